@@ -1,0 +1,205 @@
+//! Errors, layered by audience.
+//!
+//! - [`ProtocolError`]: what the *peer* did wrong. Each maps to the close code
+//!   the connection already queued when it returned the error.
+//! - [`Error`]: everything a call can fail with: a protocol error, a misuse
+//!   by the caller, the end of the connection, a failed handshake, and (in the
+//!   adapters only, never in the core) I/O.
+
+use crate::close::{CloseCode, CloseFrame};
+use core::fmt;
+
+/// A violation of RFC 6455 / RFC 7692 by the peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// RSV1-3 set without an extension that defines them (§5.2).
+    ReservedBits,
+    /// An opcode that RFC 6455 leaves reserved (§5.2).
+    UnknownOpcode(u8),
+    /// A control frame without FIN (§5.5).
+    FragmentedControlFrame,
+    /// A control frame with more than 125 payload bytes (§5.5).
+    ControlFrameTooLong,
+    /// A continuation frame with no message in progress (§5.4).
+    UnexpectedContinuation,
+    /// A new text/binary frame while a fragmented message is unfinished (§5.4).
+    ExpectedContinuation,
+    /// A client sent an unmasked frame (§5.1).
+    UnmaskedFrame,
+    /// A server sent a masked frame (§5.1).
+    MaskedFrame,
+    /// A 64-bit payload length with its most significant bit set (§5.2).
+    InvalidLength,
+    /// Text or a close reason that is not UTF-8 (§8.1).
+    InvalidUtf8,
+    /// A close payload of exactly one byte (§5.5.1).
+    InvalidClosePayload,
+    /// A close code that may not be sent on the wire (§7.4).
+    InvalidCloseCode(u16),
+    /// A frame payload over the configured limit.
+    FrameTooLarge,
+    /// A message over the configured limit (after decompression, if any).
+    MessageTooLarge,
+    /// A data frame after the peer's close frame (§5.5.1).
+    DataAfterClose,
+    /// RSV1 on a continuation or control frame under permessage-deflate (RFC 7692 §6).
+    CompressedContinuation,
+    /// The compressed payload could not be inflated (RFC 7692 §6.2).
+    BadCompressedData,
+}
+
+impl ProtocolError {
+    /// The close code this error is answered with.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::FrameTooLarge | ProtocolError::MessageTooLarge => {
+                CloseCode::MESSAGE_TOO_BIG
+            }
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+
+    /// A short reason, sent in the close frame.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ProtocolError::ReservedBits => "reserved bits set",
+            ProtocolError::UnknownOpcode(_) => "unknown opcode",
+            ProtocolError::FragmentedControlFrame => "fragmented control frame",
+            ProtocolError::ControlFrameTooLong => "control frame too long",
+            ProtocolError::UnexpectedContinuation => "unexpected continuation frame",
+            ProtocolError::ExpectedContinuation => "expected continuation frame",
+            ProtocolError::UnmaskedFrame => "unmasked client frame",
+            ProtocolError::MaskedFrame => "masked server frame",
+            ProtocolError::InvalidLength => "invalid payload length",
+            ProtocolError::InvalidUtf8 => "invalid UTF-8",
+            ProtocolError::InvalidClosePayload => "invalid close payload",
+            ProtocolError::InvalidCloseCode(_) => "invalid close code",
+            ProtocolError::FrameTooLarge => "frame too large",
+            ProtocolError::MessageTooLarge => "message too large",
+            ProtocolError::DataAfterClose => "data after close",
+            ProtocolError::CompressedContinuation => "RSV1 on continuation or control frame",
+            ProtocolError::BadCompressedData => "invalid compressed data",
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::UnknownOpcode(op) => write!(f, "unknown opcode {op:#x}"),
+            ProtocolError::InvalidCloseCode(code) => write!(f, "invalid close code {code}"),
+            other => f.write_str(other.reason()),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ProtocolError {}
+
+/// Any failure of a WebSocket operation.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer broke the protocol; the matching close frame is already queued.
+    Protocol(ProtocolError),
+    /// The opening handshake failed (refused, malformed, or mismatched).
+    Handshake(crate::handshake::HandshakeError),
+    /// The connection is closed; no more messages will arrive or be sent.
+    /// Carries the peer's close frame if one was received.
+    Closed {
+        /// The peer's close frame, if any (`None`: no code, or no frame).
+        frame: Option<CloseFrame>,
+        /// Whether both sides exchanged close frames before the transport ended.
+        clean: bool,
+    },
+    /// The caller tried to send after a close frame was sent.
+    SendAfterClose,
+    /// The caller passed a close code that may not be sent (§7.4).
+    InvalidCloseCode(u16),
+    /// The caller passed a control payload over 125 bytes (§5.5).
+    ControlPayloadTooLong,
+    /// The caller sent a continuation fragment with no message started, or
+    /// started a new message while a fragmented one is unfinished.
+    FragmentOutOfOrder,
+    /// The outgoing buffer is over its high-water mark; the message was not queued.
+    WouldExceedBuffer,
+    /// The transport failed (adapters only; the core never does I/O).
+    #[cfg(feature = "std")]
+    Io(std::io::Error),
+}
+
+impl Error {
+    /// The close code a protocol error was answered with, if this is one.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Error::Protocol(e) => Some(e.close_code()),
+            _ => None,
+        }
+    }
+
+    /// Whether this error means the connection is over (no point retrying).
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Error::Closed { .. })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Protocol(e) => write!(f, "protocol error: {e} (closed with {})", e.close_code()),
+            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Error::Closed { frame: Some(frame), clean } => write!(
+                f,
+                "connection closed{} by peer with {} {:?}",
+                if *clean { "" } else { " uncleanly" },
+                frame.code,
+                frame.reason.as_str()
+            ),
+            Error::Closed { frame: None, clean } => write!(
+                f,
+                "connection closed{}",
+                if *clean { "" } else { " uncleanly" }
+            ),
+            Error::SendAfterClose => f.write_str("cannot send after a close frame was sent"),
+            Error::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
+            Error::ControlPayloadTooLong => f.write_str("control frame payload over 125 bytes"),
+            Error::FragmentOutOfOrder => f.write_str("fragment sent out of order"),
+            Error::WouldExceedBuffer => f.write_str("outgoing buffer full"),
+            #[cfg(feature = "std")]
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Protocol(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+
+impl From<crate::handshake::HandshakeError> for Error {
+    fn from(e: crate::handshake::HandshakeError) -> Self {
+        Error::Handshake(e)
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}

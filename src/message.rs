@@ -1,0 +1,172 @@
+//! Messages as the application sees them, and the UTF-8 payload type.
+
+use bytes::Bytes;
+use core::fmt;
+use core::ops::Deref;
+
+/// Bytes that are known to be valid UTF-8: a text payload shared without copying.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Utf8Bytes(Bytes);
+
+impl Utf8Bytes {
+    /// An empty string.
+    pub const fn new() -> Self {
+        Utf8Bytes(Bytes::new())
+    }
+
+    /// A string from a static str, without allocating.
+    pub const fn from_static(s: &'static str) -> Self {
+        Utf8Bytes(Bytes::from_static(s.as_bytes()))
+    }
+
+    /// Check `bytes` and wrap them.
+    pub fn try_from_bytes(bytes: Bytes) -> Result<Self, core::str::Utf8Error> {
+        core::str::from_utf8(&bytes)?;
+        Ok(Utf8Bytes(bytes))
+    }
+
+    /// Wrap bytes the caller has already validated (crate-internal: the
+    /// incremental validator ran over exactly these bytes).
+    pub(crate) fn from_validated(bytes: Bytes) -> Self {
+        debug_assert!(core::str::from_utf8(&bytes).is_ok());
+        Utf8Bytes(bytes)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // The constructor invariant guarantees UTF-8; the re-check costs one
+        // validation and keeps the crate free of `unsafe`.
+        match core::str::from_utf8(&self.0) {
+            Ok(s) => s,
+            Err(_) => unreachable!("Utf8Bytes holds validated UTF-8"),
+        }
+    }
+
+    /// The underlying bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// Unwrap into the underlying bytes.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl Deref for Utf8Bytes {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for Utf8Bytes {
+    fn from(s: &str) -> Self {
+        Utf8Bytes(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<alloc::string::String> for Utf8Bytes {
+    fn from(s: alloc::string::String) -> Self {
+        Utf8Bytes(Bytes::from(s.into_bytes()))
+    }
+}
+
+impl From<&alloc::string::String> for Utf8Bytes {
+    fn from(s: &alloc::string::String) -> Self {
+        Utf8Bytes::from(s.as_str())
+    }
+}
+
+impl PartialEq<str> for Utf8Bytes {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Utf8Bytes {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// A complete data message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A text message (opcode 0x1), validated UTF-8.
+    Text(Utf8Bytes),
+    /// A binary message (opcode 0x2).
+    Binary(Bytes),
+}
+
+impl Message {
+    /// A text message.
+    pub fn text(s: impl Into<Utf8Bytes>) -> Self {
+        Message::Text(s.into())
+    }
+
+    /// A binary message.
+    pub fn binary(b: impl Into<Bytes>) -> Self {
+        Message::Binary(b.into())
+    }
+
+    /// The payload bytes, whatever the kind.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+
+    /// The payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// The kind of this message.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Text(_) => MessageKind::Text,
+            Message::Binary(_) => MessageKind::Binary,
+        }
+    }
+
+    /// The text, if this is a text message.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(t) => Some(t.as_str()),
+            Message::Binary(_) => None,
+        }
+    }
+}
+
+/// Text or binary: the kind of a data message or fragment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text.
+    Text,
+    /// Arbitrary bytes.
+    Binary,
+}
