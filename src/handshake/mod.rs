@@ -18,3 +18,16 @@ impl fmt::Display for HandshakeError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for HandshakeError {}
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// One extension in a `Sec-WebSocket-Extensions` header (RFC 6455 §9.1):
+/// a name and its parameters, each with an optional value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExtensionOffer {
+    /// The extension token, e.g. `permessage-deflate`.
+    pub name: String,
+    /// Parameters in order, e.g. `("client_max_window_bits", None)`.
+    pub params: Vec<(String, Option<String>)>,
+}
