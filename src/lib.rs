@@ -15,3 +15,6 @@ pub use close::{CloseCode, CloseFrame};
 pub use error::{Error, ProtocolError};
 pub use message::{Message, MessageKind, Utf8Bytes};
 pub use rng::{FastRng, RandomSource};
+pub mod frame;
+pub mod mask;
+pub mod utf8;
