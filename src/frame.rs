@@ -211,9 +211,14 @@ mod tests {
     fn rfc_examples() {
         // RFC 6455 §5.7: unmasked "Hello".
         let (h, n) = FrameHeader::parse(b"\x81\x05Hello").unwrap().unwrap();
-        assert_eq!((h.fin, h.opcode, h.mask, h.payload_len, n), (true, OpCode::Text, None, 5, 2));
+        assert_eq!(
+            (h.fin, h.opcode, h.mask, h.payload_len, n),
+            (true, OpCode::Text, None, 5, 2)
+        );
         // Masked "Hello".
-        let (h, n) = FrameHeader::parse(b"\x81\x85\x37\xfa\x21\x3d").unwrap().unwrap();
+        let (h, n) = FrameHeader::parse(b"\x81\x85\x37\xfa\x21\x3d")
+            .unwrap()
+            .unwrap();
         assert_eq!((h.mask, n), (Some([0x37, 0xfa, 0x21, 0x3d]), 6));
         // Fragmented: first frame without FIN, continuation with FIN.
         let (h, _) = FrameHeader::parse(b"\x01\x03Hel").unwrap().unwrap();
@@ -223,13 +228,21 @@ mod tests {
         // 256-byte binary in the 16-bit form; 64 KiB in the 64-bit form.
         let (h, n) = FrameHeader::parse(b"\x82\x7e\x01\x00").unwrap().unwrap();
         assert_eq!((h.payload_len, n), (256, 4));
-        let (h, n) = FrameHeader::parse(b"\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00").unwrap().unwrap();
+        let (h, n) = FrameHeader::parse(b"\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00")
+            .unwrap()
+            .unwrap();
         assert_eq!((h.payload_len, n), (65536, 10));
     }
 
     #[test]
     fn incomplete_headers_need_more() {
-        for buf in [&b""[..], b"\x81", b"\x82\x7e\x01", b"\x82\x7f\0\0\0\0\0\0\x01", b"\x81\x85\x37\xfa\x21"] {
+        for buf in [
+            &b""[..],
+            b"\x81",
+            b"\x82\x7e\x01",
+            b"\x82\x7f\0\0\0\0\0\0\x01",
+            b"\x81\x85\x37\xfa\x21",
+        ] {
             assert_eq!(FrameHeader::parse(buf), Ok(None), "{buf:?}");
         }
     }
@@ -237,7 +250,10 @@ mod tests {
     #[test]
     fn reserved_opcodes_are_rejected() {
         for op in [3u8, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf] {
-            assert_eq!(FrameHeader::parse(&[0x80 | op, 0]), Err(ProtocolError::UnknownOpcode(op)));
+            assert_eq!(
+                FrameHeader::parse(&[0x80 | op, 0]),
+                Err(ProtocolError::UnknownOpcode(op))
+            );
         }
     }
 
@@ -246,7 +262,10 @@ mod tests {
         let buf = b"\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x00";
         assert_eq!(FrameHeader::parse(buf), Err(ProtocolError::InvalidLength));
         let buf = b"\x82\x7f\x7f\xff\xff\xff\xff\xff\xff\xff";
-        assert_eq!(FrameHeader::parse(buf).unwrap().unwrap().0.payload_len, (1 << 63) - 1);
+        assert_eq!(
+            FrameHeader::parse(buf).unwrap().unwrap().0.payload_len,
+            (1 << 63) - 1
+        );
     }
 
     #[test]
@@ -267,14 +286,28 @@ mod tests {
     fn header_strategy() -> impl Strategy<Value = FrameHeader> {
         let len = prop_oneof![0u64..=125, 126u64..=0xffff, 0x10000u64..(1 << 63)];
         let op = prop_oneof![
-            Just(OpCode::Continuation), Just(OpCode::Text), Just(OpCode::Binary),
-            Just(OpCode::Close), Just(OpCode::Ping), Just(OpCode::Pong)
+            Just(OpCode::Continuation),
+            Just(OpCode::Text),
+            Just(OpCode::Binary),
+            Just(OpCode::Close),
+            Just(OpCode::Ping),
+            Just(OpCode::Pong)
         ];
-        (any::<[bool; 4]>(), op, proptest::option::of(any::<[u8; 4]>()), len).prop_map(
-            |(flags, opcode, mask, payload_len)| FrameHeader {
-                fin: flags[0], rsv1: flags[1], rsv2: flags[2], rsv3: flags[3], opcode, mask, payload_len,
-            },
+        (
+            any::<[bool; 4]>(),
+            op,
+            proptest::option::of(any::<[u8; 4]>()),
+            len,
         )
+            .prop_map(|(flags, opcode, mask, payload_len)| FrameHeader {
+                fin: flags[0],
+                rsv1: flags[1],
+                rsv2: flags[2],
+                rsv3: flags[3],
+                opcode,
+                mask,
+                payload_len,
+            })
     }
 
     proptest! {

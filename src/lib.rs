@@ -15,6 +15,11 @@ pub use close::{CloseCode, CloseFrame};
 pub use error::{Error, ProtocolError};
 pub use message::{Message, MessageKind, Utf8Bytes};
 pub use rng::{FastRng, RandomSource};
+pub mod config;
+pub mod connection;
 pub mod frame;
 pub mod mask;
 pub mod utf8;
+
+pub use config::Config;
+pub use connection::{Connection, Event, Fragment, Role, State};

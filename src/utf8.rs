@@ -116,7 +116,10 @@ mod tests {
         // Autobahn 6.4.1-style: a 4-byte lead then a byte out of range, with
         // more to come: rejected at once, not at the end of the message.
         let mut v = Utf8Validator::new();
-        assert_eq!(v.feed(b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4"), Ok(()));
+        assert_eq!(
+            v.feed(b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4"),
+            Ok(())
+        );
         assert_eq!(v.feed(b"\x90"), Err(InvalidUtf8));
         let mut v = Utf8Validator::new();
         assert_eq!(v.feed(b"abc\xf4\x90"), Err(InvalidUtf8));

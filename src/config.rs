@@ -1,0 +1,54 @@
+//! Connection limits and behaviour switches.
+
+/// Settings for one WebSocket connection.
+///
+/// Defaults are safe for a server facing the internet: messages up to 64 MiB,
+/// frames up to 16 MiB, automatic pongs, no automatic fragmentation.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Largest frame payload accepted; a larger frame fails with 1009 before
+    /// any of its payload is buffered.
+    pub max_frame_size: usize,
+    /// Largest message accepted (after decompression); 1009 beyond it.
+    pub max_message_size: usize,
+    /// Answer every ping with a pong automatically (RFC 6455 §5.5.2).
+    pub auto_pong: bool,
+    /// Split outgoing messages into frames of at most this many payload bytes.
+    pub fragment_size: Option<usize>,
+    /// Deliver data as [`Event::Fragment`](crate::Event::Fragment)s as it
+    /// arrives instead of whole messages, for messages too big to buffer.
+    pub streaming: bool,
+    /// High-water mark for pending output: sends that would push the
+    /// buffered output past it fail with
+    /// [`Error::WouldExceedBuffer`](crate::Error::WouldExceedBuffer) and
+    /// queue nothing. `None`: unbounded (the blocking adapter flushes after
+    /// every send, so it needs no mark).
+    pub max_output_buffer: Option<usize>,
+    /// permessage-deflate settings; `None` disables the extension.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            auto_pong: true,
+            fragment_size: None,
+            streaming: false,
+            max_output_buffer: None,
+            #[cfg(feature = "deflate")]
+            deflate: Some(crate::deflate::DeflateConfig::default()),
+        }
+    }
+}
+
+impl Config {
+    /// Set both size limits at once: frames and messages up to `bytes`.
+    pub fn with_max_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self.max_message_size = bytes;
+        self
+    }
+}

@@ -1,0 +1,298 @@
+//! The sans-IO WebSocket connection: frames in, events out; commands in,
+//! frames out.
+//!
+//! A [`Connection`] does no I/O and reads no clock. The caller moves bytes:
+//!
+//! - **input**: [`receive`](Connection::receive) received bytes (or write them
+//!   straight into [`read_buf`](Connection::read_buf) and report
+//!   [`filled`](Connection::filled)), and [`receive_eof`](Connection::receive_eof)
+//!   when the transport ends;
+//! - **events**: [`poll_event`](Connection::poll_event) until it returns
+//!   `Ok(None)`;
+//! - **commands**: [`send`](Connection::send), [`send_ping`](Connection::send_ping),
+//!   [`close`](Connection::close), ...;
+//! - **output**: write [`pending_output`](Connection::pending_output) to the
+//!   transport and report [`advance_output`](Connection::advance_output).
+//!
+//! Every protocol violation by the peer queues the matching close frame
+//! before the error is returned, so an adapter only has to flush and then
+//! close the transport. The opening handshake happens before a `Connection`
+//! exists (see [`handshake`](crate::handshake)).
+
+mod read;
+mod write;
+
+use crate::config::Config;
+use crate::message::{Message, MessageKind};
+use crate::rng::{FastRng, RandomSource};
+use crate::{CloseFrame, ProtocolError};
+use alloc::boxed::Box;
+use bytes::{Bytes, BytesMut};
+
+/// Which end of the connection we are: decides masking (RFC 6455 §5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Masks every frame it sends; rejects masked frames.
+    Client,
+    /// Never masks; rejects unmasked frames.
+    Server,
+}
+
+/// Where the connection is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame and wait for the peer's (RFC 6455 §7.1.2).
+    Closing,
+    /// No more frames will be processed or sent. `clean` is true when both
+    /// sides exchanged close frames (RFC 6455 §7.1.4 "cleanly closed").
+    Closed {
+        /// Whether the close handshake completed.
+        clean: bool,
+    },
+}
+
+impl State {
+    /// Messages may still be sent and received.
+    pub fn is_open(self) -> bool {
+        self == State::Open
+    }
+    /// We sent a close frame and wait for the reply.
+    pub fn is_closing(self) -> bool {
+        self == State::Closing
+    }
+    /// The connection is over.
+    pub fn is_closed(self) -> bool {
+        matches!(self, State::Closed { .. })
+    }
+}
+
+/// Something the peer sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A whole text or binary message.
+    Message(Message),
+    /// Part of a message, in [`Config::streaming`] mode. Text fragments are
+    /// validated incrementally; a fragment may end inside a code point, which
+    /// the next fragment completes.
+    Fragment(Fragment),
+    /// A ping (already answered when [`Config::auto_pong`] is on).
+    Ping(Bytes),
+    /// A pong, solicited or not.
+    Pong(Bytes),
+    /// The peer's close frame (`None`: it carried no status code). The reply
+    /// is already queued.
+    Close(Option<CloseFrame>),
+}
+
+/// A piece of a message delivered as it arrives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fragment {
+    /// Text or binary, from the message's first frame.
+    pub kind: MessageKind,
+    /// The bytes (unmasked, decompressed).
+    pub data: Bytes,
+    /// The first piece of its message.
+    pub first: bool,
+    /// The last piece of its message.
+    pub last: bool,
+}
+
+/// A WebSocket connection after the opening handshake.
+pub struct Connection {
+    role: Role,
+    config: Config,
+    state: State,
+    rng: Box<dyn RandomSource + Send>,
+    /// The peer's close frame, once received.
+    peer_close: Option<Option<CloseFrame>>,
+    /// Input is no longer processed (close received, failure, or EOF).
+    input_done: bool,
+    read: read::ReadState,
+    write: write::WriteState,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::Deflate>,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("buffered_input", &self.read.buf.len())
+            .field("pending_output", &self.pending_output().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A connection whose handshake is done, with the default random source
+    /// for masking keys.
+    pub fn new(role: Role, config: Config) -> Self {
+        Self::with_rng(role, config, Box::new(FastRng::new()))
+    }
+
+    /// A connection drawing masking keys from `rng` (deterministic tests, or
+    /// a cryptographic source).
+    pub fn with_rng(role: Role, config: Config, rng: Box<dyn RandomSource + Send>) -> Self {
+        Connection {
+            role,
+            config,
+            state: State::Open,
+            rng,
+            peer_close: None,
+            input_done: false,
+            read: read::ReadState::new(),
+            write: write::WriteState::new(),
+            #[cfg(feature = "deflate")]
+            deflate: None,
+        }
+    }
+
+    /// Turn on permessage-deflate with parameters agreed in the handshake.
+    #[cfg(feature = "deflate")]
+    pub fn set_deflate(&mut self, params: &crate::deflate::DeflateParams) {
+        let config = self.config.deflate.clone().unwrap_or_default();
+        self.deflate = Some(crate::deflate::Deflate::new(
+            params,
+            &config,
+            self.role == Role::Client,
+        ));
+    }
+
+    // ----- getters -----
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The peer's close frame, once received (`Some(None)`: it had no code).
+    pub fn peer_close_frame(&self) -> Option<&Option<CloseFrame>> {
+        self.peer_close.as_ref()
+    }
+
+    /// Whether permessage-deflate is active.
+    pub fn is_compressed(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        {
+            self.deflate.is_some()
+        }
+        #[cfg(not(feature = "deflate"))]
+        {
+            false
+        }
+    }
+
+    /// Whether the transport should now be closed by us. RFC 6455 §7.1.1:
+    /// the server closes the TCP connection first once the close handshake is
+    /// done; after a failure either side closes at once. A client waits for
+    /// the server's EOF (bounded by its own timeout).
+    pub fn should_close_transport(&self) -> bool {
+        match self.state {
+            State::Closed { clean } => {
+                self.write.pending().is_empty() && (self.role == Role::Server || !clean)
+            }
+            _ => false,
+        }
+    }
+
+    // ----- input -----
+
+    /// Hand in bytes received from the transport (one copy into the
+    /// connection's buffer; see [`read_buf`](Self::read_buf) to avoid it).
+    pub fn receive(&mut self, data: &[u8]) {
+        self.read.receive(data);
+    }
+
+    /// A zeroed slice of at least `min` bytes at the end of the input buffer
+    /// to read into; report how much was written with [`filled`](Self::filled).
+    pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
+        self.read.spare(min)
+    }
+
+    /// `n` bytes were written into the slice from [`read_buf`](Self::read_buf).
+    pub fn filled(&mut self, n: usize) {
+        self.read.filled(n);
+    }
+
+    /// The transport reached end of stream. A close handshake that was not
+    /// completed makes the close unclean (RFC 6455 §7.1.5: code 1006).
+    pub fn receive_eof(&mut self) {
+        self.input_done = true;
+        if !self.state.is_closed() {
+            self.state = State::Closed { clean: false };
+        }
+    }
+
+    /// The next event, `Ok(None)` when more input is needed (or none will
+    /// come). A protocol error has queued its close frame when it is returned.
+    #[must_use = "events carry the peer's messages and errors"]
+    pub fn poll_event(&mut self) -> Result<Option<Event>, crate::Error> {
+        if self.input_done {
+            return Ok(None);
+        }
+        match self.next_event() {
+            Ok(event) => Ok(event),
+            Err(e) => {
+                self.fail(&e);
+                Err(crate::Error::Protocol(e))
+            }
+        }
+    }
+
+    /// The one failure path: queue the close frame that answers `error`,
+    /// stop processing input, and mark the connection closed uncleanly
+    /// (RFC 6455 §7.1.7 "Fail the WebSocket Connection").
+    fn fail(&mut self, error: &ProtocolError) {
+        self.input_done = true;
+        if self.state.is_open() {
+            let frame = CloseFrame::new(error.close_code(), error.reason());
+            self.write.queue_close(&frame, &mut *self.rng, self.role);
+        }
+        self.state = State::Closed { clean: false };
+    }
+
+    // ----- output -----
+
+    /// Bytes waiting to be written to the transport.
+    #[must_use]
+    pub fn pending_output(&self) -> &[u8] {
+        self.write.pending()
+    }
+
+    /// `n` bytes of [`pending_output`](Self::pending_output) were written.
+    pub fn advance_output(&mut self, n: usize) {
+        self.write.advance(n);
+    }
+
+    /// Whether there is output to write.
+    pub fn has_pending_output(&self) -> bool {
+        !self.write.pending().is_empty()
+    }
+
+    /// Bytes of input received but not yet turned into events.
+    pub fn buffered_input(&self) -> usize {
+        self.read.buf.len()
+    }
+
+    /// Remove and return all pending output at once (for callers that hand
+    /// whole buffers to their transport).
+    pub fn take_output(&mut self) -> BytesMut {
+        self.write.take()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,401 @@
+//! The read side: buffered bytes become frames, frames become events.
+//!
+//! A data frame's payload is unmasked and (for text) UTF-8-validated as its
+//! bytes arrive, so an invalid byte fails the connection mid-frame (RFC 6455
+//! §8.1, Autobahn 6.4), but it stays in the input buffer until the frame is
+//! complete. A message of one frame is then split off that buffer as
+//! `Bytes` without a copy; fragments of a longer message are appended to a
+//! message buffer whose growth the limits bound before it happens.
+
+use super::{Connection, Event, Fragment, Role, State};
+use crate::close::CloseFrame;
+use crate::error::ProtocolError;
+use crate::frame::{FrameHeader, OpCode};
+use crate::mask::apply_mask;
+use crate::message::{Message, MessageKind, Utf8Bytes};
+use crate::utf8::Utf8Validator;
+use bytes::{Buf, Bytes, BytesMut};
+
+pub(super) struct ReadState {
+    pub(super) buf: BytesMut,
+    /// Zeroed bytes at the end of `buf` lent out by `spare()`, not yet filled.
+    spare: usize,
+    frame: Option<InFrame>,
+    message: Option<InMessage>,
+    pub(super) utf8: Utf8Validator,
+}
+
+/// The frame whose payload is arriving.
+struct InFrame {
+    header: FrameHeader,
+    /// Payload bytes not yet split off the input buffer.
+    remaining: usize,
+    /// How many of those are already unmasked and validated.
+    processed: usize,
+    /// Key position of the next byte to unmask.
+    mask_offset: usize,
+}
+
+/// The data message whose frames are arriving.
+struct InMessage {
+    kind: MessageKind,
+    /// RSV1 was set on its first frame (permessage-deflate).
+    compressed: bool,
+    /// Payload received so far (wire bytes), for the size limit.
+    received: usize,
+    /// Payload produced so far (after decompression), for the size limit.
+    #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
+    produced: usize,
+    /// Accumulated payload (whole-message mode only).
+    data: BytesMut,
+    /// Whether a fragment of it was delivered (streaming mode).
+    delivered: bool,
+}
+
+impl ReadState {
+    pub(super) fn new() -> Self {
+        ReadState {
+            buf: BytesMut::new(),
+            spare: 0,
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::new(),
+        }
+    }
+
+    pub(super) fn receive(&mut self, data: &[u8]) {
+        self.drop_spare();
+        self.buf.extend_from_slice(data);
+    }
+
+    pub(super) fn spare(&mut self, min: usize) -> &mut [u8] {
+        self.drop_spare();
+        let len = self.buf.len();
+        self.buf.resize(len + min, 0);
+        self.spare = min;
+        &mut self.buf[len..]
+    }
+
+    pub(super) fn filled(&mut self, n: usize) {
+        let n = n.min(self.spare);
+        let len = self.buf.len() - self.spare + n;
+        self.buf.truncate(len);
+        self.spare = 0;
+    }
+
+    fn drop_spare(&mut self) {
+        if self.spare > 0 {
+            let len = self.buf.len() - self.spare;
+            self.buf.truncate(len);
+            self.spare = 0;
+        }
+    }
+}
+
+impl Connection {
+    /// Decode until one event is ready or the buffered input runs out.
+    pub(super) fn next_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        self.read.drop_spare();
+        loop {
+            if self.read.frame.is_none() {
+                let (header, header_len) = match FrameHeader::parse(&self.read.buf)? {
+                    Some(parsed) => parsed,
+                    None => return Ok(None),
+                };
+                self.check_header(&header)?;
+                self.read.buf.advance(header_len);
+                self.read.frame = Some(InFrame {
+                    header,
+                    // check_header bounded the length by a usize limit.
+                    remaining: header.payload_len as usize,
+                    processed: 0,
+                    mask_offset: 0,
+                });
+            }
+            let event = if self.current_frame_is_control() {
+                self.control_frame()?
+            } else {
+                match self.data_frame()? {
+                    Progress::Event(event) => Some(event),
+                    Progress::NeedMore => return Ok(None),
+                    Progress::Continue => None,
+                }
+            };
+            if let Some(event) = event {
+                return Ok(Some(event));
+            }
+            if self.read.frame.is_some() {
+                // A control frame still waiting for its payload.
+                return Ok(None);
+            }
+        }
+    }
+
+    fn current_frame_is_control(&self) -> bool {
+        matches!(&self.read.frame, Some(f) if f.header.opcode.is_control())
+    }
+
+    /// Everything the header alone can violate, checked before any payload
+    /// byte is buffered for it.
+    fn check_header(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
+        // RFC 6455 §5.2: RSV2 and RSV3 have no meaning without an extension
+        // that defines them, and we negotiate none that does.
+        if h.rsv2 || h.rsv3 {
+            return Err(ProtocolError::ReservedBits);
+        }
+        if h.rsv1 {
+            // RFC 6455 §5.2: RSV1 only with an extension (permessage-deflate).
+            if !self.is_compressed() {
+                return Err(ProtocolError::ReservedBits);
+            }
+            // RFC 7692 §6.1: RSV1 marks the first frame of a compressed
+            // message; on a continuation or control frame it is an error.
+            if h.opcode.is_control() || h.opcode == OpCode::Continuation {
+                return Err(ProtocolError::CompressedContinuation);
+            }
+        }
+        // RFC 6455 §5.1: clients mask every frame, servers none.
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            // RFC 6455 §5.5: control frames are never fragmented and carry
+            // at most 125 payload bytes.
+            if !h.fin {
+                return Err(ProtocolError::FragmentedControlFrame);
+            }
+            if h.payload_len > 125 {
+                return Err(ProtocolError::ControlFrameTooLong);
+            }
+            return Ok(());
+        }
+        if h.payload_len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge);
+        }
+        let len = h.payload_len as usize;
+        match (h.opcode, self.read.message.as_mut()) {
+            // RFC 6455 §5.4: a continuation needs a message in progress...
+            (OpCode::Continuation, None) => Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(message)) => {
+                if message.received.saturating_add(len) > self.config.max_message_size {
+                    return Err(ProtocolError::MessageTooLarge);
+                }
+                message.received += len;
+                Ok(())
+            }
+            // ...and a new message may not start inside another.
+            (_, Some(_)) => Err(ProtocolError::ExpectedContinuation),
+            (opcode, None) => {
+                if len > self.config.max_message_size {
+                    return Err(ProtocolError::MessageTooLarge);
+                }
+                let kind = if opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                self.read.utf8.reset();
+                self.read.message = Some(InMessage {
+                    kind,
+                    compressed: h.rsv1,
+                    received: len,
+                    produced: 0,
+                    data: BytesMut::new(),
+                    delivered: false,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// A control frame is handled once its whole (≤125-byte) payload is in.
+    fn control_frame(&mut self) -> Result<Option<Event>, ProtocolError> {
+        let Some(frame) = self.read.frame.as_ref() else {
+            return Ok(None);
+        };
+        if self.read.buf.len() < frame.remaining {
+            return Ok(None);
+        }
+        let header = frame.header;
+        let mut payload = self.read.buf.split_to(frame.remaining);
+        self.read.frame = None;
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        let payload = payload.freeze();
+        match header.opcode {
+            OpCode::Ping => {
+                // RFC 6455 §5.5.2: answer a ping with a pong of the same payload.
+                if self.config.auto_pong {
+                    self.auto_pong(&payload);
+                }
+                Ok(Some(Event::Ping(payload)))
+            }
+            // RFC 6455 §5.5.3: an unsolicited pong needs no answer.
+            OpCode::Pong => Ok(Some(Event::Pong(payload))),
+            _ => {
+                let close = CloseFrame::parse(&payload)?;
+                self.reply_to_close(&close);
+                self.peer_close = Some(close.clone());
+                // RFC 6455 §7.1.4: once a close frame was both sent and
+                // received, the closing handshake is complete.
+                self.state = State::Closed { clean: true };
+                self.input_done = true;
+                Ok(Some(Event::Close(close)))
+            }
+        }
+    }
+
+    /// Advance the data frame in progress with whatever input is buffered.
+    fn data_frame(&mut self) -> Result<Progress, ProtocolError> {
+        let streaming = self.config.streaming;
+        let (Some(frame), Some(message)) = (self.read.frame.as_mut(), self.read.message.as_mut())
+        else {
+            return Ok(Progress::NeedMore);
+        };
+        // Unmask and validate the bytes that arrived since the last call.
+        let available = self.read.buf.len().min(frame.remaining);
+        if available > frame.processed {
+            let fresh = &mut self.read.buf[frame.processed..available];
+            if let Some(key) = frame.header.mask {
+                frame.mask_offset = apply_mask(fresh, key, frame.mask_offset);
+            }
+            // RFC 6455 §8.1: fail on invalid UTF-8 as soon as it arrives.
+            if message.kind == MessageKind::Text && !message.compressed {
+                self.read
+                    .utf8
+                    .feed(fresh)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            frame.processed = available;
+        }
+        let frame_done = frame.processed == frame.remaining;
+        let fin = frame.header.fin;
+
+        if streaming && !message.compressed {
+            if frame.processed == 0 && !frame_done {
+                return Ok(Progress::NeedMore);
+            }
+            let chunk = self.read.buf.split_to(frame.processed).freeze();
+            frame.remaining -= frame.processed;
+            frame.processed = 0;
+            let last = frame_done && fin;
+            if frame_done {
+                self.read.frame = None;
+            }
+            if chunk.is_empty() && !last {
+                return Ok(Progress::Continue);
+            }
+            return self.deliver_fragment(chunk, last).map(Progress::Event);
+        }
+        if !frame_done {
+            return Ok(Progress::NeedMore);
+        }
+        let payload = self.read.buf.split_to(frame.remaining);
+        self.read.frame = None;
+        if message.compressed {
+            return self.inflate_frame(payload, fin);
+        }
+        if !fin {
+            message.data.extend_from_slice(&payload);
+            return Ok(Progress::Continue);
+        }
+        let data = if message.data.is_empty() {
+            payload.freeze()
+        } else {
+            message.data.extend_from_slice(&payload);
+            core::mem::take(&mut message.data).freeze()
+        };
+        self.finish_message(data).map(Progress::Event)
+    }
+
+    /// Whole-message mode: the message is complete.
+    fn finish_message(&mut self, data: Bytes) -> Result<Event, ProtocolError> {
+        let kind = self.read.message.take().map(|m| m.kind);
+        match kind {
+            Some(MessageKind::Text) => {
+                if !self.read.utf8.is_complete() {
+                    return Err(ProtocolError::InvalidUtf8);
+                }
+                Ok(Event::Message(Message::Text(Utf8Bytes::from_validated(
+                    data,
+                ))))
+            }
+            _ => Ok(Event::Message(Message::Binary(data))),
+        }
+    }
+
+    /// Streaming mode: hand out a piece of the message.
+    fn deliver_fragment(&mut self, data: Bytes, last: bool) -> Result<Event, ProtocolError> {
+        let Some(message) = self.read.message.as_mut() else {
+            return Err(ProtocolError::UnexpectedContinuation);
+        };
+        let first = !message.delivered;
+        message.delivered = true;
+        let kind = message.kind;
+        if last {
+            self.read.message = None;
+            if kind == MessageKind::Text && !self.read.utf8.is_complete() {
+                return Err(ProtocolError::InvalidUtf8);
+            }
+        }
+        Ok(Event::Fragment(Fragment {
+            kind,
+            data,
+            first,
+            last,
+        }))
+    }
+
+    #[cfg(feature = "deflate")]
+    fn inflate_frame(&mut self, payload: BytesMut, fin: bool) -> Result<Progress, ProtocolError> {
+        let limit = self.config.max_message_size;
+        let streaming = self.config.streaming;
+        let (Some(deflate), Some(message)) = (self.deflate.as_mut(), self.read.message.as_mut())
+        else {
+            return Err(ProtocolError::ReservedBits);
+        };
+        let mut out = alloc::vec::Vec::new();
+        deflate.decompress(&payload, fin, &mut out, limit - message.produced)?;
+        message.produced += out.len();
+        if message.kind == MessageKind::Text {
+            self.read
+                .utf8
+                .feed(&out)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if streaming {
+            if out.is_empty() && !fin {
+                return Ok(Progress::Continue);
+            }
+            return self
+                .deliver_fragment(Bytes::from(out), fin)
+                .map(Progress::Event);
+        }
+        if !fin {
+            message.data.extend_from_slice(&out);
+            return Ok(Progress::Continue);
+        }
+        let data = if message.data.is_empty() {
+            Bytes::from(out)
+        } else {
+            message.data.extend_from_slice(&out);
+            core::mem::take(&mut message.data).freeze()
+        };
+        self.finish_message(data).map(Progress::Event)
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn inflate_frame(&mut self, _payload: BytesMut, _fin: bool) -> Result<Progress, ProtocolError> {
+        // Unreachable: check_header rejects RSV1 when deflate is not active.
+        Err(ProtocolError::ReservedBits)
+    }
+}
+
+enum Progress {
+    Event(Event),
+    NeedMore,
+    Continue,
+}
