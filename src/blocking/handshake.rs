@@ -1,0 +1,157 @@
+//! Opening handshakes over a blocking stream.
+
+use super::{Transport, WebSocket};
+use crate::config::Config;
+use crate::error::Error;
+use crate::handshake::{
+    reject_response, AcceptOptions, ClientOptions, HandshakeError, RejectedResponse, Request,
+    ServerOptions, WsUrl,
+};
+use crate::upgrade::{ClientUpgrade, ServerUpgrade};
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+/// Connect to a `ws://` URL with default options.
+pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+    connect_with(url, ClientOptions::default(), Config::default())
+}
+
+/// Connect to a `ws://` URL with subprotocols, headers and limits.
+/// `wss://` needs a TLS stream: open one and use [`client`].
+pub fn connect_with(
+    url: &str,
+    options: ClientOptions,
+    config: Config,
+) -> Result<WebSocket<TcpStream>, Error> {
+    let parsed = WsUrl::parse(url)?;
+    if parsed.secure {
+        return Err(Error::Io(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "wss:// needs a TLS stream: open one and call blocking::client",
+        )));
+    }
+    let stream = TcpStream::connect((parsed.host.as_str(), parsed.port))?;
+    // Frames are written whole; waiting to coalesce them only adds latency.
+    stream.set_nodelay(true)?;
+    client(stream, url, options, config)
+}
+
+/// Run the client handshake over a stream the caller opened (TCP, TLS, ...).
+pub fn client<S: Transport>(
+    mut stream: S,
+    url: &str,
+    options: ClientOptions,
+    config: Config,
+) -> Result<WebSocket<S>, Error> {
+    let parsed = WsUrl::parse(url)?;
+    let mut upgrade = ClientUpgrade::new(&parsed, options, config);
+    stream.write_all(upgrade.request())?;
+    stream.flush()?;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = read_some(&mut stream, &mut buf)?;
+        if n == 0 {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed during the handshake",
+            )));
+        }
+        if let Some((conn, response)) = upgrade.receive(&buf[..n])? {
+            return Ok(WebSocket::from_parts(stream, conn, response.protocol));
+        }
+    }
+}
+
+/// The application's refusal of an upgrade request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The HTTP status, e.g. 403.
+    pub status: u16,
+    /// Extra response headers.
+    pub headers: Vec<(String, String)>,
+    /// The response body.
+    pub body: Vec<u8>,
+}
+
+impl Rejection {
+    /// A refusal with a status and a plain-text body.
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Rejection {
+            status,
+            headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+            body: body.into(),
+        }
+    }
+}
+
+/// Accept a WebSocket upgrade on `stream` with default settings.
+pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, Error> {
+    accept_with(stream, Config::default(), |_| Ok(AcceptOptions::default()))
+}
+
+/// Accept an upgrade, letting `decide` see the request (path, headers,
+/// offered subprotocols) and pick a subprotocol or refuse. Invalid requests
+/// are answered with the matching HTTP error (400, 405, 426, 431) and a
+/// refusal with its status; both return [`Error::Handshake`].
+pub fn accept_with<S, F>(mut stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+where
+    S: Transport,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
+{
+    let mut upgrade = ServerUpgrade::with_options(config, ServerOptions::default());
+    let mut buf = [0u8; 4096];
+    let request = loop {
+        let n = read_some(&mut stream, &mut buf)?;
+        if n == 0 {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed during the handshake",
+            )));
+        }
+        match upgrade.receive(&buf[..n]) {
+            Ok(Some(request)) => break request,
+            Ok(None) => continue,
+            Err(error) => {
+                if let Some(response) = error.http_response() {
+                    let _ = stream.write_all(&response);
+                    let _ = stream.flush();
+                }
+                let _ = stream.shutdown();
+                return Err(Error::Handshake(error));
+            }
+        }
+    };
+    match decide(&request) {
+        Ok(options) => {
+            let protocol = options.protocol.clone();
+            let (response, conn) = upgrade.accept(&request, options);
+            stream.write_all(&response)?;
+            stream.flush()?;
+            Ok(WebSocket::from_parts(stream, conn, protocol))
+        }
+        Err(rejection) => {
+            let response = reject_response(rejection.status, &rejection.headers, &rejection.body);
+            let _ = stream.write_all(&response);
+            let _ = stream.flush();
+            let _ = stream.shutdown();
+            Err(Error::Handshake(HandshakeError::Rejected(Box::new(
+                RejectedResponse {
+                    status: rejection.status,
+                    reason: String::new(),
+                    headers: rejection.headers,
+                    body: rejection.body,
+                },
+            ))))
+        }
+    }
+}
+
+fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
+    loop {
+        match stream.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+}

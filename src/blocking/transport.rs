@@ -1,0 +1,79 @@
+//! What the blocking adapter needs from a stream beyond `Read + Write`.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
+
+/// A byte stream the blocking adapter can run a WebSocket over.
+///
+/// Beyond `Read + Write`, the close handshake wants two things a plain
+/// stream trait cannot express: to close the transport (RFC 6455 §7.1.1: the
+/// server closes TCP first) and to bound the client's wait for that close.
+/// Both have no-op defaults, so any stream works with a one-line
+/// `impl Transport for MyStream {}`; dropping the stream then closes it.
+pub trait Transport: Read + Write {
+    /// Close the transport (or at least our sending half).
+    fn shutdown(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Bound how long one read may block; `None` removes the bound.
+    fn set_read_timeout(&mut self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The current read bound.
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(None)
+    }
+}
+
+impl Transport for TcpStream {
+    fn shutdown(&mut self) -> io::Result<()> {
+        match TcpStream::shutdown(self, Shutdown::Both) {
+            // Already closed by the peer: nothing left to do.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        }
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        TcpStream::read_timeout(self)
+    }
+}
+
+#[cfg(unix)]
+impl Transport for std::os::unix::net::UnixStream {
+    fn shutdown(&mut self) -> io::Result<()> {
+        match std::os::unix::net::UnixStream::shutdown(self, Shutdown::Both) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        }
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        std::os::unix::net::UnixStream::read_timeout(self)
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn shutdown(&mut self) -> io::Result<()> {
+        (**self).shutdown()
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_read_timeout(timeout)
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        (**self).read_timeout()
+    }
+}
