@@ -2,9 +2,9 @@
 //! the server's response (§4.2.2, checked as §4.1 "the client MUST ...").
 
 use super::{
-    accept_key, all_headers, has_token, header_slots, list_elements, own_headers, parse_limited,
-    parse_extension_header, single_header, write_header, ExtensionOffer, HandshakeError,
-    RejectedResponse, Status, WsUrl,
+    accept_key, all_headers, has_token, header_slots, list_elements, own_headers,
+    parse_extension_header, parse_limited, single_header, write_header, ExtensionOffer,
+    HandshakeError, RejectedResponse, Status, WsUrl,
 };
 use crate::rng::RandomSource;
 use alloc::boxed::Box;
@@ -63,11 +63,7 @@ pub struct ServerResponse {
 
 impl ClientHandshake {
     /// Builds the request for `url`, drawing the key from `rng`.
-    pub fn new(
-        url: &WsUrl,
-        options: ClientOptions,
-        rng: &mut dyn RandomSource,
-    ) -> ClientHandshake {
+    pub fn new(url: &WsUrl, options: ClientOptions, rng: &mut dyn RandomSource) -> ClientHandshake {
         // RFC 6455 §4.1 item 7: the key is a fresh, random 16-byte nonce,
         // base64-encoded.
         let mut nonce = [0u8; 16];

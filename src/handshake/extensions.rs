@@ -36,7 +36,9 @@ pub fn parse_extension_header(value: &str) -> Result<Vec<ExtensionOffer>, Handsh
             Some(_) => {}
         }
         let mut offer = ExtensionOffer {
-            name: cursor.token().ok_or(invalid("expected an extension name"))?,
+            name: cursor
+                .token()
+                .ok_or(invalid("expected an extension name"))?,
             params: Vec::new(),
         };
         loop {
@@ -271,7 +273,10 @@ mod tests {
         let offers = vec![
             offer(
                 "permessage-deflate",
-                &[("client_max_window_bits", None), ("server_max_window_bits", Some("10"))],
+                &[
+                    ("client_max_window_bits", None),
+                    ("server_max_window_bits", Some("10")),
+                ],
             ),
             offer("x", &[]),
         ];

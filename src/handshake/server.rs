@@ -7,9 +7,9 @@
 //! as [`HandshakeError::NotUpgrade`] so the same port can serve pages.
 
 use super::{
-    accept_key, find_header, has_token, header_slots, list_elements, own_headers, parse_limited,
-    parse_extension_header, single_header, write_header, ExtensionOffer, HandshakeError, Headers,
-    PlainRequest, Status,
+    accept_key, find_header, has_token, header_slots, list_elements, own_headers,
+    parse_extension_header, parse_limited, single_header, write_header, ExtensionOffer,
+    HandshakeError, Headers, PlainRequest, Status,
 };
 use alloc::boxed::Box;
 use alloc::format;
@@ -169,7 +169,11 @@ impl Request {
         out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
         write_header(&mut out, "Upgrade", "websocket");
         write_header(&mut out, "Connection", "Upgrade");
-        write_header(&mut out, "Sec-WebSocket-Accept", &accept_key(self.key.as_bytes()));
+        write_header(
+            &mut out,
+            "Sec-WebSocket-Accept",
+            &accept_key(self.key.as_bytes()),
+        );
         if let Some(protocol) = &options.protocol {
             write_header(&mut out, "Sec-WebSocket-Protocol", protocol);
         }

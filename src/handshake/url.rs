@@ -52,7 +52,9 @@ impl fmt::Display for UrlError {
             UrlError::UserInfo => f.write_str("user info is not allowed"),
             UrlError::InvalidPort => f.write_str("invalid port"),
             UrlError::Fragment => f.write_str("fragments are not allowed"),
-            UrlError::InvalidPath => f.write_str("path has characters that must be percent-encoded"),
+            UrlError::InvalidPath => {
+                f.write_str("path has characters that must be percent-encoded")
+            }
         }
     }
 }
@@ -94,7 +96,12 @@ impl WsUrl {
 impl fmt::Display for WsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.secure { "wss" } else { "ws" };
-        write!(f, "{scheme}://{}{}", self.host_header(), self.path_and_query)
+        write!(
+            f,
+            "{scheme}://{}{}",
+            self.host_header(),
+            self.path_and_query
+        )
     }
 }
 
@@ -191,7 +198,9 @@ fn is_reg_name_byte(b: u8) -> bool {
 /// A light check of an IPv6 literal: hex digits, colons, and dots for an
 /// embedded IPv4 tail. The connect call rejects anything subtler.
 fn is_ipv6_literal(s: &str) -> bool {
-    s.contains(':') && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+    s.contains(':')
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
 fn parse_port(p: &str) -> Result<u16, UrlError> {
@@ -225,21 +234,98 @@ mod tests {
 
     #[test]
     fn valid_urls() {
-        ok("ws://example.com", false, "example.com", 80, "/", "example.com");
-        ok("wss://example.com", true, "example.com", 443, "/", "example.com");
-        ok("ws://example.com:80/", false, "example.com", 80, "/", "example.com");
-        ok("wss://example.com:443/a", true, "example.com", 443, "/a", "example.com");
-        ok("ws://example.com:443/", false, "example.com", 443, "/", "example.com:443");
-        ok("wss://example.com:80/", true, "example.com", 80, "/", "example.com:80");
-        ok("ws://h:9001/chat?room=1&x=%20", false, "h", 9001, "/chat?room=1&x=%20", "h:9001");
+        ok(
+            "ws://example.com",
+            false,
+            "example.com",
+            80,
+            "/",
+            "example.com",
+        );
+        ok(
+            "wss://example.com",
+            true,
+            "example.com",
+            443,
+            "/",
+            "example.com",
+        );
+        ok(
+            "ws://example.com:80/",
+            false,
+            "example.com",
+            80,
+            "/",
+            "example.com",
+        );
+        ok(
+            "wss://example.com:443/a",
+            true,
+            "example.com",
+            443,
+            "/a",
+            "example.com",
+        );
+        ok(
+            "ws://example.com:443/",
+            false,
+            "example.com",
+            443,
+            "/",
+            "example.com:443",
+        );
+        ok(
+            "wss://example.com:80/",
+            true,
+            "example.com",
+            80,
+            "/",
+            "example.com:80",
+        );
+        ok(
+            "ws://h:9001/chat?room=1&x=%20",
+            false,
+            "h",
+            9001,
+            "/chat?room=1&x=%20",
+            "h:9001",
+        );
         ok("ws://h?q=1", false, "h", 80, "/?q=1", "h");
         ok("ws://h:/p", false, "h", 80, "/p", "h");
-        ok("WSS://Example.COM/", true, "Example.COM", 443, "/", "Example.COM");
-        ok("ws://127.0.0.1:8080", false, "127.0.0.1", 8080, "/", "127.0.0.1:8080");
+        ok(
+            "WSS://Example.COM/",
+            true,
+            "Example.COM",
+            443,
+            "/",
+            "Example.COM",
+        );
+        ok(
+            "ws://127.0.0.1:8080",
+            false,
+            "127.0.0.1",
+            8080,
+            "/",
+            "127.0.0.1:8080",
+        );
         ok("ws://[::1]", false, "::1", 80, "/", "[::1]");
         ok("ws://[::1]:9001/x", false, "::1", 9001, "/x", "[::1]:9001");
-        ok("wss://[2001:db8::7]:443", true, "2001:db8::7", 443, "/", "[2001:db8::7]");
-        ok("ws://[::ffff:1.2.3.4]/", false, "::ffff:1.2.3.4", 80, "/", "[::ffff:1.2.3.4]");
+        ok(
+            "wss://[2001:db8::7]:443",
+            true,
+            "2001:db8::7",
+            443,
+            "/",
+            "[2001:db8::7]",
+        );
+        ok(
+            "ws://[::ffff:1.2.3.4]/",
+            false,
+            "::ffff:1.2.3.4",
+            80,
+            "/",
+            "[::ffff:1.2.3.4]",
+        );
     }
 
     fn err(url: &str, expected: UrlError) {
@@ -252,7 +338,10 @@ mod tests {
 
     #[test]
     fn invalid_urls() {
-        err("http://example.com/", UrlError::UnsupportedScheme("http".into()));
+        err(
+            "http://example.com/",
+            UrlError::UnsupportedScheme("http".into()),
+        );
         err("example.com/chat", UrlError::UnsupportedScheme("".into()));
         err("ws:/example.com", UrlError::UnsupportedScheme("".into()));
         err("ws://example.com/#frag", UrlError::Fragment);
