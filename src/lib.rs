@@ -13,6 +13,7 @@ pub mod rng;
 
 pub use close::{CloseCode, CloseFrame};
 pub use error::{Error, ProtocolError};
+pub use handshake::{ClientHandshake, Request, WsUrl};
 pub use message::{Message, MessageKind, Utf8Bytes};
 pub use rng::{FastRng, RandomSource};
 pub mod config;
