@@ -8,7 +8,7 @@ use crate::handshake::{
     ServerOptions, WsUrl,
 };
 use crate::upgrade::{ClientUpgrade, ServerUpgrade};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::TcpStream;
 
 /// Connect to a `ws://` URL with default options.

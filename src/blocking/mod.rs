@@ -26,7 +26,7 @@ use crate::close::{CloseCode, CloseFrame};
 use crate::connection::{Connection, Event, Role, State};
 use crate::error::Error;
 use crate::message::Message;
-use std::io::{self, Read};
+use std::io;
 use std::time::Duration;
 
 /// How long a client waits for the server to close the TCP connection after
