@@ -24,7 +24,8 @@ pub struct ClientOptions {
     pub protocols: Vec<String>,
     /// Extensions to offer (`Sec-WebSocket-Extensions`).
     pub extensions: Vec<ExtensionOffer>,
-    /// Extra request headers, e.g. `Origin`, `Authorization`, `Cookie`.
+    /// Extra request headers, e.g. `Origin`, `Authorization`, `Cookie`;
+    /// not the ones the handshake writes itself (`Host`, `Upgrade`, ...).
     pub headers: Vec<(String, String)>,
     /// The largest response header accepted, in bytes (default 16 KiB).
     pub max_response_size: usize,

@@ -155,10 +155,7 @@ fn non_101_status_is_rejected_with_headers_and_body() {
         WWW-Authenticate: Bearer\r\n\
         Content-Length: 12\r\n\r\nlogin first!";
     let err = hs.parse_response(buf).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "server refused the handshake: 401 Unauthorized"
-    );
+    assert_eq!(err.to_string(), "refused with 401 Unauthorized");
     let HandshakeError::Rejected(rejected) = err else {
         panic!("{err:?}");
     };

@@ -304,6 +304,30 @@ mod tests {
     }
 
     #[test]
+    fn client_side_failures_have_no_http_response() {
+        for e in [
+            HandshakeError::AcceptMismatch,
+            HandshakeError::UpgradeNotWebSocket,
+            HandshakeError::UnexpectedProtocol("x".into()),
+            HandshakeError::UnexpectedExtension("x".into()),
+            HandshakeError::InvalidUrl(UrlError::MissingHost),
+        ] {
+            assert_eq!(e.http_response(), None, "{e}");
+        }
+    }
+
+    #[test]
+    fn error_responses_carry_a_body_and_close() {
+        let response = HandshakeError::MissingKey.http_response().unwrap();
+        let text = core::str::from_utf8(&response).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(head.contains(&alloc::format!("\r\nContent-Length: {}", body.len())));
+        assert!(head.ends_with("\r\nConnection: close"));
+        assert_eq!(body, "missing Sec-WebSocket-Key\n");
+    }
+
+    #[test]
     fn tokens() {
         assert!(is_token("permessage-deflate"));
         assert!(!is_token(""));
