@@ -13,7 +13,8 @@
 //! - `client`: the client's request and response validation.
 //! - `server`: request validation, the 101 response, HTTP error responses.
 //! - `extensions`: the `Sec-WebSocket-Extensions` grammar (RFC 6455 §9.1).
-//! - this module: errors and the header helpers both sides share.
+//! - `error`: [`HandshakeError`] and the HTTP answer to each server-side failure.
+//! - this module: the accept key and the header helpers both sides share.
 
 mod client;
 mod error;
