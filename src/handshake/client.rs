@@ -2,9 +2,9 @@
 //! the server's response (§4.2.2, checked as §4.1 "the client MUST ...").
 
 use super::{
-    accept_key, all_headers, has_token, header_slots, list_elements, own_headers,
-    parse_extension_header, parse_limited, single_header, write_header, ExtensionOffer,
-    HandshakeError, RejectedResponse, Status, WsUrl,
+    accept_key, all_headers, finish_header_block, has_token, header_slots, list_elements,
+    own_headers, parse_extension_header, parse_limited, single_header, write_header,
+    ExtensionOffer, HandshakeError, RejectedResponse, Status, WsUrl,
 };
 use crate::rng::RandomSource;
 use alloc::boxed::Box;
@@ -24,7 +24,8 @@ pub struct ClientOptions {
     pub protocols: Vec<String>,
     /// Extensions to offer (`Sec-WebSocket-Extensions`).
     pub extensions: Vec<ExtensionOffer>,
-    /// Extra request headers, e.g. `Origin`, `Authorization`, `Cookie`.
+    /// Extra request headers, e.g. `Origin`, `Authorization`, `Cookie`;
+    /// not the ones the handshake writes itself (`Host`, `Upgrade`, ...).
     pub headers: Vec<(String, String)>,
     /// The largest response header accepted, in bytes (default 16 KiB).
     pub max_response_size: usize,
@@ -81,23 +82,16 @@ impl ClientHandshake {
         write_header(&mut request, "Connection", "Upgrade");
         write_header(&mut request, "Sec-WebSocket-Key", &key);
         write_header(&mut request, "Sec-WebSocket-Version", "13");
-        // RFC 6455 §4.1 items 10-11: optional subprotocols and extensions.
-        if !options.protocols.is_empty() {
-            write_header(
-                &mut request,
-                "Sec-WebSocket-Protocol",
-                &options.protocols.join(", "),
-            );
-        }
-        if !options.extensions.is_empty() {
-            let value = super::format_extension_header(&options.extensions);
-            write_header(&mut request, "Sec-WebSocket-Extensions", &value);
-        }
-        // RFC 6455 §4.1 item 12: other headers, e.g. cookies and Origin.
-        for (name, value) in &options.headers {
-            write_header(&mut request, name, value);
-        }
-        request.extend_from_slice(b"\r\n");
+        // RFC 6455 §4.1 items 10-12: optional subprotocols and extensions,
+        // then other headers such as cookies and Origin.
+        let protocols = options.protocols.join(", ");
+        let protocols = (!protocols.is_empty()).then_some(protocols.as_str());
+        finish_header_block(
+            &mut request,
+            protocols,
+            &options.extensions,
+            &options.headers,
+        );
         ClientHandshake {
             request,
             key,

@@ -34,30 +34,14 @@ fn offering_chat() -> ClientHandshake {
 }
 
 /// The RFC 6455 §1.3 response, with `replace` overriding (or, with an empty
-/// value, removing) the named headers and `extra` appended.
+/// value, removing) the named headers; other names are appended.
 fn response(replace: &[(&str, &str)]) -> Vec<u8> {
     let defaults = [
         ("Upgrade", "websocket"),
         ("Connection", "Upgrade"),
         ("Sec-WebSocket-Accept", ACCEPT),
     ];
-    let mut out = String::from("HTTP/1.1 101 Switching Protocols\r\n");
-    for (name, value) in defaults {
-        let value = replace
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(value, |(_, v)| v);
-        if !value.is_empty() {
-            out.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    for (name, value) in replace {
-        if !defaults.iter().any(|(n, _)| n == name) {
-            out.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    out.push_str("\r\n");
-    out.into_bytes()
+    super::super::test_header_block("HTTP/1.1 101 Switching Protocols", &defaults, replace)
 }
 
 fn complete(hs: &ClientHandshake, buf: &[u8]) -> (ServerResponse, usize) {
@@ -171,10 +155,7 @@ fn non_101_status_is_rejected_with_headers_and_body() {
         WWW-Authenticate: Bearer\r\n\
         Content-Length: 12\r\n\r\nlogin first!";
     let err = hs.parse_response(buf).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "server refused the handshake: 401 Unauthorized"
-    );
+    assert_eq!(err.to_string(), "refused with 401 Unauthorized");
     let HandshakeError::Rejected(rejected) = err else {
         panic!("{err:?}");
     };

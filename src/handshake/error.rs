@@ -197,7 +197,7 @@ impl fmt::Display for HandshakeError {
             InvalidExtensionHeader(what) => {
                 write!(f, "invalid Sec-WebSocket-Extensions header: {what}")
             }
-            Rejected(r) => write!(f, "server refused the handshake: {r}"),
+            Rejected(r) => write!(f, "refused with {r}"),
             AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match the key"),
             UnexpectedProtocol(p) => write!(f, "server chose subprotocol {p:?}, not offered"),
             UnexpectedExtension(e) => write!(f, "server accepted extension {e:?}, not offered"),

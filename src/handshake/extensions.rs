@@ -293,4 +293,27 @@ mod tests {
         let o = offer("x", &[("a", Some("two words")), ("b", Some("q\"\\"))]);
         assert_eq!(o.to_string(), "x; a=\"two words\"; b=\"q\\\"\\\\\"");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn format_then_parse_is_identity(
+            offers in proptest::collection::vec(
+                (
+                    "[a-z][a-z0-9_-]{0,15}",
+                    proptest::collection::vec(
+                        ("[a-z_]{1,12}", proptest::option::of("[A-Za-z0-9.!#$%&'*+^_`|~-]{1,8}")),
+                        0..4,
+                    ),
+                ),
+                0..4,
+            )
+        ) {
+            let offers: Vec<ExtensionOffer> = offers
+                .into_iter()
+                .map(|(name, params)| ExtensionOffer { name, params })
+                .collect();
+            let header = format_extension_header(&offers);
+            proptest::prop_assert_eq!(parse_extension_header(&header), Ok(offers));
+        }
+    }
 }

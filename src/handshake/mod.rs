@@ -13,7 +13,8 @@
 //! - `client`: the client's request and response validation.
 //! - `server`: request validation, the 101 response, HTTP error responses.
 //! - `extensions`: the `Sec-WebSocket-Extensions` grammar (RFC 6455 §9.1).
-//! - this module: errors and the header helpers both sides share.
+//! - `error`: [`HandshakeError`] and the HTTP answer to each server-side failure.
+//! - this module: the accept key and the header helpers both sides share.
 
 mod client;
 mod error;
@@ -165,6 +166,28 @@ pub(crate) fn write_header(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Appends the optional tail both sides' handshake messages share (the
+/// subprotocol header, the extensions header, the caller's own headers) and
+/// the blank line that ends the header block.
+pub(crate) fn finish_header_block(
+    out: &mut Vec<u8>,
+    protocol: Option<&str>,
+    extensions: &[ExtensionOffer],
+    headers: &[(String, String)],
+) {
+    if let Some(protocol) = protocol {
+        write_header(out, "Sec-WebSocket-Protocol", protocol);
+    }
+    if !extensions.is_empty() {
+        let value = format_extension_header(extensions);
+        write_header(out, "Sec-WebSocket-Extensions", &value);
+    }
+    for (name, value) in headers {
+        write_header(out, name, value);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Whether `b` may appear in an HTTP token (RFC 7230 §3.2.6 `tchar`).
 pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
@@ -197,6 +220,37 @@ pub(crate) fn parse_limited<'b>(
         Ok(httparse::Status::Partial) => Ok(Status::Partial),
         Err(e) => Err(HandshakeError::from_httparse(e)),
     }
+}
+
+/// Builds a literal header block for tests: `first_line`, then `defaults`
+/// with `replace` overriding them (an empty value removes the header), then
+/// the rest of `replace` appended in order.
+#[cfg(test)]
+pub(crate) fn test_header_block(
+    first_line: &str,
+    defaults: &[(&str, &str)],
+    replace: &[(&str, &str)],
+) -> Vec<u8> {
+    let mut out = alloc::format!("{first_line}\r\n");
+    let mut push = |name: &str, value: &str| {
+        if !value.is_empty() {
+            out.push_str(&alloc::format!("{name}: {value}\r\n"));
+        }
+    };
+    for (name, value) in defaults {
+        let value = replace
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(*value, |r| r.1);
+        push(name, value);
+    }
+    for (name, value) in replace {
+        if !defaults.iter().any(|(n, _)| n == name) {
+            push(name, value);
+        }
+    }
+    out.push_str("\r\n");
+    out.into_bytes()
 }
 
 #[cfg(test)]
@@ -248,6 +302,30 @@ mod tests {
         let mut out = Vec::new();
         write_header(&mut out, "X-A", "1\r\nX-Evil: 2");
         assert_eq!(out, b"X-A: 1X-Evil: 2\r\n");
+    }
+
+    #[test]
+    fn client_side_failures_have_no_http_response() {
+        for e in [
+            HandshakeError::AcceptMismatch,
+            HandshakeError::UpgradeNotWebSocket,
+            HandshakeError::UnexpectedProtocol("x".into()),
+            HandshakeError::UnexpectedExtension("x".into()),
+            HandshakeError::InvalidUrl(UrlError::MissingHost),
+        ] {
+            assert_eq!(e.http_response(), None, "{e}");
+        }
+    }
+
+    #[test]
+    fn error_responses_carry_a_body_and_close() {
+        let response = HandshakeError::MissingKey.http_response().unwrap();
+        let text = core::str::from_utf8(&response).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(head.contains(&alloc::format!("\r\nContent-Length: {}", body.len())));
+        assert!(head.ends_with("\r\nConnection: close"));
+        assert_eq!(body, "missing Sec-WebSocket-Key\n");
     }
 
     #[test]

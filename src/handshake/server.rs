@@ -7,9 +7,9 @@
 //! as [`HandshakeError::NotUpgrade`] so the same port can serve pages.
 
 use super::{
-    accept_key, find_header, has_token, header_slots, list_elements, own_headers,
-    parse_extension_header, parse_limited, single_header, write_header, ExtensionOffer,
-    HandshakeError, Headers, PlainRequest, Status,
+    accept_key, find_header, finish_header_block, has_token, header_slots, list_elements,
+    own_headers, parse_extension_header, parse_limited, single_header, write_header,
+    ExtensionOffer, HandshakeError, Headers, PlainRequest, Status,
 };
 use alloc::boxed::Box;
 use alloc::format;
@@ -174,17 +174,12 @@ impl Request {
             "Sec-WebSocket-Accept",
             &accept_key(self.key.as_bytes()),
         );
-        if let Some(protocol) = &options.protocol {
-            write_header(&mut out, "Sec-WebSocket-Protocol", protocol);
-        }
-        if !options.extensions.is_empty() {
-            let value = super::format_extension_header(&options.extensions);
-            write_header(&mut out, "Sec-WebSocket-Extensions", &value);
-        }
-        for (name, value) in &options.headers {
-            write_header(&mut out, name, value);
-        }
-        out.extend_from_slice(b"\r\n");
+        finish_header_block(
+            &mut out,
+            options.protocol.as_deref(),
+            &options.extensions,
+            &options.headers,
+        );
         out
     }
 }

@@ -16,23 +16,7 @@ fn request_with(request_line: &str, replace: &[(&str, &str)]) -> Vec<u8> {
         ("Sec-WebSocket-Key", KEY),
         ("Sec-WebSocket-Version", "13"),
     ];
-    let mut out = format!("{request_line}\r\n");
-    for (name, value) in defaults {
-        let value = replace
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(value, |(_, v)| v);
-        if !value.is_empty() {
-            out.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    for (name, value) in replace {
-        if !defaults.iter().any(|(n, _)| n == name) {
-            out.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    out.push_str("\r\n");
-    out.into_bytes()
+    super::super::test_header_block(request_line, &defaults, replace)
 }
 
 fn request(replace: &[(&str, &str)]) -> Vec<u8> {

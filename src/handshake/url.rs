@@ -217,115 +217,39 @@ fn parse_port(p: &str) -> Result<u16, UrlError> {
 mod tests {
     use super::*;
 
-    fn ok(url: &str, secure: bool, host: &str, port: u16, target: &str, host_header: &str) {
-        let parsed = WsUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-        assert_eq!(
-            parsed,
-            WsUrl {
-                secure,
-                host: host.into(),
-                port,
-                path_and_query: target.into()
-            },
-            "{url}"
-        );
-        assert_eq!(parsed.host_header(), host_header, "{url}");
-    }
+    /// URL, then the expected secure, host, port, target, Host header.
+    #[rustfmt::skip]
+    const VALID: &[(&str, bool, &str, u16, &str, &str)] = &[
+        ("ws://example.com", false, "example.com", 80, "/", "example.com"),
+        ("wss://example.com", true, "example.com", 443, "/", "example.com"),
+        ("ws://example.com:80/", false, "example.com", 80, "/", "example.com"),
+        ("wss://example.com:443/a", true, "example.com", 443, "/a", "example.com"),
+        ("ws://example.com:443/", false, "example.com", 443, "/", "example.com:443"),
+        ("wss://example.com:80/", true, "example.com", 80, "/", "example.com:80"),
+        ("ws://h:9001/chat?room=1&x=%20", false, "h", 9001, "/chat?room=1&x=%20", "h:9001"),
+        ("ws://h?q=1", false, "h", 80, "/?q=1", "h"),
+        ("ws://h:/p", false, "h", 80, "/p", "h"),
+        ("WSS://Example.COM/", true, "Example.COM", 443, "/", "Example.COM"),
+        ("ws://127.0.0.1:8080", false, "127.0.0.1", 8080, "/", "127.0.0.1:8080"),
+        ("ws://[::1]", false, "::1", 80, "/", "[::1]"),
+        ("ws://[::1]:9001/x", false, "::1", 9001, "/x", "[::1]:9001"),
+        ("wss://[2001:db8::7]:443", true, "2001:db8::7", 443, "/", "[2001:db8::7]"),
+        ("ws://[::ffff:1.2.3.4]/", false, "::ffff:1.2.3.4", 80, "/", "[::ffff:1.2.3.4]"),
+    ];
 
     #[test]
     fn valid_urls() {
-        ok(
-            "ws://example.com",
-            false,
-            "example.com",
-            80,
-            "/",
-            "example.com",
-        );
-        ok(
-            "wss://example.com",
-            true,
-            "example.com",
-            443,
-            "/",
-            "example.com",
-        );
-        ok(
-            "ws://example.com:80/",
-            false,
-            "example.com",
-            80,
-            "/",
-            "example.com",
-        );
-        ok(
-            "wss://example.com:443/a",
-            true,
-            "example.com",
-            443,
-            "/a",
-            "example.com",
-        );
-        ok(
-            "ws://example.com:443/",
-            false,
-            "example.com",
-            443,
-            "/",
-            "example.com:443",
-        );
-        ok(
-            "wss://example.com:80/",
-            true,
-            "example.com",
-            80,
-            "/",
-            "example.com:80",
-        );
-        ok(
-            "ws://h:9001/chat?room=1&x=%20",
-            false,
-            "h",
-            9001,
-            "/chat?room=1&x=%20",
-            "h:9001",
-        );
-        ok("ws://h?q=1", false, "h", 80, "/?q=1", "h");
-        ok("ws://h:/p", false, "h", 80, "/p", "h");
-        ok(
-            "WSS://Example.COM/",
-            true,
-            "Example.COM",
-            443,
-            "/",
-            "Example.COM",
-        );
-        ok(
-            "ws://127.0.0.1:8080",
-            false,
-            "127.0.0.1",
-            8080,
-            "/",
-            "127.0.0.1:8080",
-        );
-        ok("ws://[::1]", false, "::1", 80, "/", "[::1]");
-        ok("ws://[::1]:9001/x", false, "::1", 9001, "/x", "[::1]:9001");
-        ok(
-            "wss://[2001:db8::7]:443",
-            true,
-            "2001:db8::7",
-            443,
-            "/",
-            "[2001:db8::7]",
-        );
-        ok(
-            "ws://[::ffff:1.2.3.4]/",
-            false,
-            "::ffff:1.2.3.4",
-            80,
-            "/",
-            "[::ffff:1.2.3.4]",
-        );
+        for &(url, secure, host, port, target, host_header) in VALID {
+            let parsed = WsUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            let expected = WsUrl {
+                secure,
+                host: host.into(),
+                port,
+                path_and_query: target.into(),
+            };
+            assert_eq!(parsed, expected, "{url}");
+            assert_eq!(parsed.host_header(), host_header, "{url}");
+        }
     }
 
     fn err(url: &str, expected: UrlError) {
