@@ -155,10 +155,15 @@ mod tests {
 
     #[test]
     fn wire_validity_by_class() {
-        for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+        for code in [
+            0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ] {
             assert!(!CloseCode(code).is_valid_on_wire(), "{code}");
         }
-        for code in [1000u16, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999] {
+        for code in [
+            1000u16, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999,
+            4000, 4999,
+        ] {
             assert!(CloseCode(code).is_valid_on_wire(), "{code}");
         }
     }
@@ -166,13 +171,22 @@ mod tests {
     #[test]
     fn parse_payloads() {
         assert_eq!(CloseFrame::parse(b""), Ok(None));
-        assert_eq!(CloseFrame::parse(b"\x03"), Err(ProtocolError::InvalidClosePayload));
+        assert_eq!(
+            CloseFrame::parse(b"\x03"),
+            Err(ProtocolError::InvalidClosePayload)
+        );
         assert_eq!(
             CloseFrame::parse(b"\x03\xe8bye"),
             Ok(Some(CloseFrame::new(CloseCode::NORMAL, "bye")))
         );
-        assert_eq!(CloseFrame::parse(b"\x03\xed"), Err(ProtocolError::InvalidCloseCode(1005)));
-        assert_eq!(CloseFrame::parse(b"\x03\xe8\xff"), Err(ProtocolError::InvalidUtf8));
+        assert_eq!(
+            CloseFrame::parse(b"\x03\xed"),
+            Err(ProtocolError::InvalidCloseCode(1005))
+        );
+        assert_eq!(
+            CloseFrame::parse(b"\x03\xe8\xff"),
+            Err(ProtocolError::InvalidUtf8)
+        );
     }
 
     #[test]

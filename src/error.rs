@@ -150,7 +150,10 @@ impl fmt::Display for Error {
         match self {
             Error::Protocol(e) => write!(f, "protocol error: {e} (closed with {})", e.close_code()),
             Error::Handshake(e) => write!(f, "handshake failed: {e}"),
-            Error::Closed { frame: Some(frame), clean } => write!(
+            Error::Closed {
+                frame: Some(frame),
+                clean,
+            } => write!(
                 f,
                 "connection closed{} by peer with {} {:?}",
                 if *clean { "" } else { " uncleanly" },

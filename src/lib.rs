@@ -6,6 +6,8 @@
 extern crate alloc;
 
 pub mod close;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod error;
 pub mod handshake;
 pub mod message;
