@@ -43,6 +43,8 @@ extern crate alloc;
 pub mod close;
 pub mod config;
 pub mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod error;
 pub mod frame;
 pub mod handshake;

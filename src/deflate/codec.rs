@@ -1,0 +1,688 @@
+//! The per-connection codec: raw DEFLATE per message (RFC 7692 §7.2).
+
+use super::{DeflateConfig, DeflateParams, MAX_WINDOW_BITS, MIN_BACKEND_WINDOW_BITS};
+use crate::error::ProtocolError;
+use alloc::vec::Vec;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+/// The empty stored block a sync flush ends with; stripped on send and
+/// appended on receive (RFC 7692 §7.2.1, §7.2.2).
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// The first growth step of the output buffer; later steps double it.
+const MIN_GROWTH: usize = 4096;
+
+/// Compression state for one connection: a compressor for what we send and an
+/// inflater for what the peer sends, each sized and reset per the agreement.
+#[derive(Debug)]
+pub struct Deflate {
+    compressor: Compress,
+    inflater: Decompress,
+    /// Reset the compressor after each message (our no_context_takeover).
+    reset_compressor: bool,
+    /// Reset the inflater after each message (the peer's no_context_takeover).
+    reset_inflater: bool,
+    /// False when the agreement limits our window below what the backend can
+    /// do (8 bits): then every message is sent uncompressed.
+    can_compress: bool,
+    threshold: usize,
+}
+
+impl Deflate {
+    /// A codec for one connection. `role_is_client` picks which half of
+    /// `params` binds our compressor (the client's or the server's) and which
+    /// sizes our inflater (the peer's). `config` adds our own, possibly
+    /// stricter, wishes: the level, the threshold, and a window and takeover
+    /// policy that may be tighter than what the peer allowed.
+    pub fn new(params: &DeflateParams, config: &DeflateConfig, role_is_client: bool) -> Deflate {
+        let (own_bits, own_reset, own_config_bits, own_config_reset, peer_bits, peer_reset) =
+            if role_is_client {
+                (
+                    params.client_max_window_bits,
+                    params.client_no_context_takeover,
+                    config.client_bits(),
+                    config.client_no_context_takeover,
+                    params.server_max_window_bits,
+                    params.server_no_context_takeover,
+                )
+            } else {
+                (
+                    params.server_max_window_bits,
+                    params.server_no_context_takeover,
+                    config.server_bits(),
+                    config.server_no_context_takeover,
+                    params.client_max_window_bits,
+                    params.client_no_context_takeover,
+                )
+            };
+        // RFC 7692 §7.1.2: we MUST NOT compress with a larger window than
+        // agreed. The backend's smallest is 9 bits, so an agreed 8 means we
+        // never compress (RFC 7692 §6: any message may go uncompressed).
+        let can_compress = own_bits >= MIN_BACKEND_WINDOW_BITS;
+        let (level, bits) = if can_compress {
+            (
+                config.level.min(9),
+                own_bits.min(own_config_bits).min(MAX_WINDOW_BITS),
+            )
+        } else {
+            // Not used for sending (should_compress says no); level 0 writes
+            // stored blocks only, which reference no window at all, so even a
+            // caller that compresses anyway stays within the agreement.
+            (0, MIN_BACKEND_WINDOW_BITS)
+        };
+        // An inflater with a window at least the peer's inflates anything the
+        // peer may send; 9 bits covers a peer limited to 8 (module docs).
+        let inflate_bits = peer_bits.clamp(MIN_BACKEND_WINDOW_BITS, MAX_WINDOW_BITS);
+        Deflate {
+            compressor: Compress::new_with_window_bits(Compression::new(level), false, bits),
+            inflater: Decompress::new_with_window_bits(false, inflate_bits),
+            reset_compressor: own_reset || own_config_reset,
+            reset_inflater: peer_reset,
+            can_compress,
+            threshold: config.threshold,
+        }
+    }
+
+    /// Whether a message of `len` bytes should be compressed: at or above the
+    /// configured threshold, and only if the agreed window lets us compress.
+    pub fn should_compress(&self, len: usize) -> bool {
+        self.can_compress && len >= self.threshold
+    }
+
+    /// Compress one whole outgoing message payload, appending to `out`, with
+    /// the trailing `00 00 ff ff` removed (RFC 7692 §7.2.1). Resets the
+    /// context afterwards when our side has no context takeover.
+    pub fn compress(&mut self, payload: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        let mut input = payload;
+        loop {
+            if out.len() == out.capacity() {
+                // Deflate rarely expands; a stored block adds 5 bytes per
+                // 64 KiB. Grow by the remaining input (bounded) and let Vec
+                // amortise; the final flush needs only a few bytes.
+                out.reserve(input.len().min(64 * 1024) + 64);
+            }
+            let before_in = self.compressor.total_in();
+            // RFC 7692 §7.2.1: a sync flush ends the message on a byte
+            // boundary with an empty stored block, whose 4 bytes we drop.
+            let status = self
+                .compressor
+                .compress_vec(input, out, FlushCompress::Sync);
+            let consumed = (self.compressor.total_in() - before_in) as usize;
+            input = &input[consumed..];
+            match status {
+                // Done when all input is in and the flush did not fill the
+                // buffer (a full buffer may hide more pending output).
+                Ok(_) if input.is_empty() && out.len() < out.capacity() => break,
+                Ok(_) => {}
+                // Only a misused stream errors; ours never is. Leave the
+                // output as produced rather than panic; the debug build tells.
+                Err(_) => {
+                    debug_assert!(false, "deflate stream error");
+                    break;
+                }
+            }
+        }
+        if out.len() == start {
+            // zlib skips a flush right after a flush: an empty message with
+            // context takeover produces nothing. Send the RFC 7692 §7.2.3.6
+            // empty message instead (a stored-block header that the receiver's
+            // appended tail completes), so no compressed frame is empty.
+            out.push(0x00);
+        } else {
+            debug_assert!(out[start..].ends_with(&TAIL));
+            if out[start..].ends_with(&TAIL) {
+                out.truncate(out.len() - TAIL.len());
+            }
+        }
+        // RFC 7692 §7.1.1: without context takeover each message starts
+        // from an empty window.
+        if self.reset_compressor {
+            self.compressor.reset();
+        }
+    }
+
+    /// Decompress one frame payload of an incoming compressed message,
+    /// appending to `out`. Call it once per frame, in order; `fin` marks the
+    /// message's last frame, after which the tail `00 00 ff ff` is fed (RFC
+    /// 7692 §7.2.2) and the context reset if the peer has no context takeover.
+    ///
+    /// Bounded: if `out` would grow past `limit` bytes in total (its earlier
+    /// contents count), decompression stops with
+    /// [`ProtocolError::MessageTooLarge`] (close code 1009) and `out`'s
+    /// capacity never grows beyond `limit + 1`, so a decompression bomb costs
+    /// at most the limit. Corrupt data gives
+    /// [`ProtocolError::BadCompressedData`]. After an error the content of
+    /// `out` is unspecified and the connection must fail.
+    ///
+    /// Incoming data is checked as far as the inflater can: a message that
+    /// stops in the middle of a DEFLATE block is not detected at `fin`, only
+    /// by the corrupt stream it leaves for the next message (zlib reports no
+    /// block boundary through `flate2`).
+    pub fn decompress(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), ProtocolError> {
+        let mut result = self.inflate(input, out, limit);
+        if fin && result.is_ok() {
+            result = self.inflate(&TAIL, out, limit);
+        }
+        // RFC 7692 §7.2.2: the peer without context takeover starts each
+        // message from an empty window, and so must we. After an error the
+        // state is garbage; resetting keeps a misused codec predictable.
+        if result.is_err() || (fin && self.reset_inflater) {
+            self.inflater.reset(false);
+        }
+        result
+    }
+
+    /// Feed `input` to the inflater, writing into `out` without growing it
+    /// past `limit + 1` bytes of capacity.
+    fn inflate(
+        &mut self,
+        mut input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), ProtocolError> {
+        // No output is ever left pending between calls (the loop below only
+        // returns with room to spare), so no input means nothing to do.
+        if input.is_empty() {
+            return Ok(());
+        }
+        let max_capacity = limit.saturating_add(1);
+        loop {
+            if out.len() > limit {
+                return Err(ProtocolError::MessageTooLarge);
+            }
+            if out.len() == out.capacity() {
+                // Double (amortised O(1) per byte) but never past limit + 1:
+                // one byte over the limit is how we learn it was exceeded.
+                let target = out
+                    .capacity()
+                    .saturating_mul(2)
+                    .max(out.len() + MIN_GROWTH)
+                    .min(max_capacity);
+                out.reserve_exact(target - out.len());
+            }
+            let (before_in, before_out) = (self.inflater.total_in(), self.inflater.total_out());
+            let status = self
+                .inflater
+                .decompress_vec(input, out, FlushDecompress::Sync)
+                // RFC 7692 §6.2 / RFC 6455 §7.1.7: data that does not inflate
+                // fails the connection.
+                .map_err(|_| ProtocolError::BadCompressedData)?;
+            let consumed = (self.inflater.total_in() - before_in) as usize;
+            let produced = self.inflater.total_out() - before_out;
+            input = &input[consumed..];
+            if out.len() > limit {
+                return Err(ProtocolError::MessageTooLarge);
+            }
+            let room_left = out.len() < out.capacity();
+            match status {
+                // RFC 7692 §7.2.3.4: a sender may end a message with a BFINAL
+                // block. That ends the DEFLATE stream, so whatever follows in
+                // this message (the RFC's trailing 0x00 plus our tail) starts a
+                // new one.
+                Status::StreamEnd => {
+                    self.inflater.reset(false);
+                    if input.is_empty() {
+                        return Ok(());
+                    }
+                }
+                Status::Ok | Status::BufError => {
+                    if input.is_empty() && room_left {
+                        return Ok(());
+                    }
+                    // Input and room left yet nothing moved: a sound inflater
+                    // never does this; fail rather than spin.
+                    if consumed == 0 && produced == 0 && room_left {
+                        return Err(ProtocolError::BadCompressedData);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    const HELLO: &[u8] = b"Hello";
+
+    fn params(cbits: u8, sbits: u8, cnct: bool, snct: bool) -> DeflateParams {
+        DeflateParams {
+            client_max_window_bits: cbits,
+            server_max_window_bits: sbits,
+            client_no_context_takeover: cnct,
+            server_no_context_takeover: snct,
+        }
+    }
+
+    fn pair(params: &DeflateParams) -> (Deflate, Deflate) {
+        let config = DeflateConfig {
+            threshold: 0,
+            ..DeflateConfig::default()
+        };
+        (
+            Deflate::new(params, &config, true),
+            Deflate::new(params, &config, false),
+        )
+    }
+
+    fn inflate_message(codec: &mut Deflate, payload: &[u8]) -> Result<Vec<u8>, ProtocolError> {
+        let mut out = Vec::new();
+        codec.decompress(payload, true, &mut out, 1 << 20)?;
+        Ok(out)
+    }
+
+    /// Deterministic test data with repeats at short and long distances.
+    fn message(seed: u64, len: usize) -> Vec<u8> {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let words: [&[u8]; 6] = [
+            b"alpha ",
+            b"{\"id\":",
+            b"beta-gamma ",
+            b"0123456789",
+            b"\"name\":\"x\"",
+            b"zz",
+        ];
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let r = next();
+            match r % 4 {
+                0 => out.push((r >> 8) as u8),
+                1 | 2 => out.extend_from_slice(words[(r >> 8) as usize % words.len()]),
+                _ => {
+                    // Copy from up to 4 KiB back: exercises windows up to 2^12
+                    // within a message and larger ones across messages.
+                    let back = ((r >> 8) as usize % 4096).min(out.len());
+                    let n = ((r >> 24) as usize % 40).min(back);
+                    let from = out.len() - back;
+                    out.extend_from_within(from..from + n);
+                }
+            }
+        }
+        out.truncate(len);
+        out
+    }
+
+    // RFC 7692 §7.2.3.1: "Hello" in one compressed DEFLATE block.
+    #[test]
+    fn rfc_7_2_3_1_hello() {
+        let (_, mut server) = pair(&DeflateParams::default());
+        assert_eq!(
+            inflate_message(&mut server, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap(),
+            HELLO
+        );
+
+        let (mut client, _) = pair(&DeflateParams::default());
+        let mut wire = Vec::new();
+        client.compress(HELLO, &mut wire);
+        assert!(!wire.ends_with(&TAIL));
+        let (_, mut server) = pair(&DeflateParams::default());
+        assert_eq!(inflate_message(&mut server, &wire).unwrap(), HELLO);
+    }
+
+    // RFC 7692 §7.2.3.1: the same message split over two frames.
+    #[test]
+    fn rfc_7_2_3_1_fragmented() {
+        let (_, mut server) = pair(&DeflateParams::default());
+        let mut out = Vec::new();
+        server
+            .decompress(&[0xf2, 0x48, 0xcd], false, &mut out, 100)
+            .unwrap();
+        server
+            .decompress(&[0xc9, 0xc9, 0x07, 0x00], true, &mut out, 100)
+            .unwrap();
+        assert_eq!(out, HELLO);
+    }
+
+    // RFC 7692 §7.2.3.2: a second "Hello" referring back to the first.
+    #[test]
+    fn rfc_7_2_3_2_shared_window() {
+        let (_, mut server) = pair(&DeflateParams::default());
+        assert_eq!(
+            inflate_message(&mut server, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap(),
+            HELLO
+        );
+        assert_eq!(
+            inflate_message(&mut server, &[0xf2, 0x00, 0x11, 0x00, 0x00]).unwrap(),
+            HELLO
+        );
+
+        // Our compressor with takeover also shares the window: shorter second time.
+        let (mut client, mut server) = pair(&DeflateParams::default());
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        client.compress(HELLO, &mut first);
+        client.compress(HELLO, &mut second);
+        assert!(second.len() < first.len(), "{first:02x?} {second:02x?}");
+        assert_eq!(inflate_message(&mut server, &first).unwrap(), HELLO);
+        assert_eq!(inflate_message(&mut server, &second).unwrap(), HELLO);
+
+        // With the client's no_context_takeover, the back-reference must fail
+        // to resolve: the server resets its inflater between messages.
+        let (_, mut server) = pair(&params(15, 15, true, false));
+        assert_eq!(
+            inflate_message(&mut server, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap(),
+            HELLO
+        );
+        assert_eq!(
+            inflate_message(&mut server, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
+            Err(ProtocolError::BadCompressedData)
+        );
+    }
+
+    // RFC 7692 §7.2.3.3: a stored (no compression) block.
+    #[test]
+    fn rfc_7_2_3_3_stored_block() {
+        let (_, mut server) = pair(&DeflateParams::default());
+        let payload = [
+            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ];
+        assert_eq!(inflate_message(&mut server, &payload).unwrap(), HELLO);
+        // And the next message still works on the same inflater.
+        assert_eq!(inflate_message(&mut server, &payload).unwrap(), HELLO);
+    }
+
+    // RFC 7692 §7.2.3.4: a block with BFINAL set, then a 0x00 byte.
+    #[test]
+    fn rfc_7_2_3_4_bfinal() {
+        let (_, mut server) = pair(&DeflateParams::default());
+        let payload = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+        assert_eq!(inflate_message(&mut server, &payload).unwrap(), HELLO);
+        // The stream ended; the next message starts a fresh one.
+        assert_eq!(inflate_message(&mut server, &payload).unwrap(), HELLO);
+        assert_eq!(
+            inflate_message(&mut server, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap(),
+            HELLO
+        );
+    }
+
+    // RFC 7692 §7.2.3.5: two DEFLATE blocks in one message.
+    #[test]
+    fn rfc_7_2_3_5_two_blocks() {
+        let (_, mut server) = pair(&DeflateParams::default());
+        let payload = [
+            0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+        ];
+        assert_eq!(inflate_message(&mut server, &payload).unwrap(), HELLO);
+    }
+
+    // RFC 7692 §7.2.3.6: an empty message, both as our compressor makes it
+    // and as the RFC's fixed-block example.
+    #[test]
+    fn rfc_7_2_3_6_empty() {
+        let (mut client, mut server) = pair(&DeflateParams::default());
+        let mut wire = Vec::new();
+        client.compress(b"", &mut wire);
+        assert_eq!(inflate_message(&mut server, &wire).unwrap(), b"");
+        assert_eq!(inflate_message(&mut server, &[0x02, 0x00]).unwrap(), b"");
+        assert_eq!(inflate_message(&mut server, &[0x00]).unwrap(), b"");
+    }
+
+    #[test]
+    fn corrupt_input() {
+        for payload in [
+            &[0xff, 0xff, 0xff, 0xff][..],       // reserved block type 11
+            &[0x00, 0x05, 0x00, 0x00, 0x00][..], // stored block, LEN != !NLEN
+            &[0xf2, 0x00, 0x11, 0x00, 0x00][..], // distance beyond an empty window
+        ] {
+            let (_, mut server) = pair(&DeflateParams::default());
+            assert_eq!(
+                inflate_message(&mut server, payload),
+                Err(ProtocolError::BadCompressedData),
+                "{payload:02x?}"
+            );
+        }
+        // A bad block header in the second frame of a message, after a good block.
+        let (_, mut server) = pair(&DeflateParams::default());
+        let mut out = Vec::new();
+        let stored_hello = [0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
+        server
+            .decompress(&stored_hello, false, &mut out, 100)
+            .unwrap();
+        assert_eq!(
+            server.decompress(&[0xff, 0xff, 0xff, 0xff], true, &mut out, 100),
+            Err(ProtocolError::BadCompressedData)
+        );
+        assert_eq!(
+            ProtocolError::BadCompressedData.close_code(),
+            crate::close::CloseCode::PROTOCOL_ERROR
+        );
+    }
+
+    /// Our compressor keeps to the agreed window. (zlib-rs's inflater always
+    /// keeps 32 KiB of history whatever its window bits, so it cannot catch a
+    /// violation; the compressed size can.) Random bytes repeated 2000 bytes
+    /// later: a 2^15 window finds the repeat, a 2^9 one must not.
+    #[test]
+    fn compressor_keeps_to_the_window() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut data: Vec<u8> = (0..2000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect();
+        data.extend_from_within(0..2000);
+        for (bits, max_len) in [(15, 2100), (9, usize::MAX)] {
+            let (mut client, mut server) = pair(&params(bits, 15, false, false));
+            let mut wire = Vec::new();
+            client.compress(&data, &mut wire);
+            assert!(wire.len() <= max_len, "{bits} bits: {} bytes", wire.len());
+            if bits == 9 {
+                assert!(
+                    wire.len() > 3900,
+                    "9 bits found a match 2000 back: {} bytes",
+                    wire.len()
+                );
+            }
+            assert!(inflate_message(&mut server, &wire) == Ok(data.clone()));
+        }
+    }
+
+    /// Compress `data` on `from` and inflate it on `to`, in frames split at
+    /// pseudo-random points (including empty frames).
+    fn send_split(from: &mut Deflate, to: &mut Deflate, data: &[u8], seed: &mut usize) -> Vec<u8> {
+        let mut wire = Vec::new();
+        from.compress(data, &mut wire);
+        let mut out = Vec::new();
+        let mut rest = &wire[..];
+        loop {
+            *seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            // Mostly small frames, sometimes everything left.
+            let max = if *seed % 16 == 0 {
+                rest.len()
+            } else {
+                rest.len().min(24)
+            };
+            let (frame, tail) = rest.split_at((*seed >> 8) % (max + 1));
+            to.decompress(frame, tail.is_empty(), &mut out, usize::MAX)
+                .unwrap();
+            rest = tail;
+            if rest.is_empty() {
+                return out;
+            }
+        }
+    }
+
+    /// Every window-bits combination and takeover setting, both directions,
+    /// many messages, each fed in frames split at arbitrary points.
+    #[test]
+    fn round_trips_all_parameters() {
+        let mut split_seed = 7usize;
+        for cbits in 9..=15 {
+            for sbits in 9..=15 {
+                for flags in 0..4u8 {
+                    let agreed = params(cbits, sbits, flags & 1 != 0, flags & 2 != 0);
+                    let (mut client, mut server) = pair(&agreed);
+                    for i in 0..12u64 {
+                        // Sizes from empty to beyond the largest window.
+                        let len =
+                            [0, 1, 5, 100, 700, 3000, 40_000][(i as usize + cbits as usize) % 7];
+                        let data = message(i * 31 + u64::from(cbits) * 7 + u64::from(sbits), len);
+                        let out = send_split(&mut client, &mut server, &data, &mut split_seed);
+                        assert_eq!(out, data, "{agreed:?} to server, message {i} len {len}");
+                        let out = send_split(&mut server, &mut client, &data, &mut split_seed);
+                        assert_eq!(out, data, "{agreed:?} to client, message {i} len {len}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Context takeover pays off across messages; without it, it cannot.
+    #[test]
+    fn takeover_shrinks_repeated_messages() {
+        let data = message(3, 2000);
+        for (nct, expect_smaller) in [(false, true), (true, false)] {
+            let (mut client, mut server) = pair(&params(15, 15, nct, false));
+            let (mut first, mut second) = (Vec::new(), Vec::new());
+            client.compress(&data, &mut first);
+            client.compress(&data, &mut second);
+            assert_eq!(second.len() < first.len() / 4, expect_smaller);
+            assert_eq!(inflate_message(&mut server, &first).unwrap(), data);
+            assert_eq!(inflate_message(&mut server, &second).unwrap(), data);
+        }
+    }
+
+    #[test]
+    fn byte_at_a_time() {
+        let (mut client, mut server) = pair(&DeflateParams::default());
+        for i in 0..3 {
+            let data = message(i, 5000);
+            let mut wire = Vec::new();
+            client.compress(&data, &mut wire);
+            let mut out = Vec::new();
+            for (k, byte) in wire.iter().enumerate() {
+                server
+                    .decompress(&[*byte], k + 1 == wire.len(), &mut out, 1 << 20)
+                    .unwrap();
+            }
+            assert_eq!(out, data);
+        }
+    }
+
+    #[test]
+    fn threshold_and_window_8() {
+        let config = DeflateConfig::default();
+        let client = Deflate::new(&DeflateParams::default(), &config, true);
+        assert!(!client.should_compress(config.threshold - 1));
+        assert!(client.should_compress(config.threshold));
+        // The server limited us to 8 bits: we never compress...
+        let mut client = Deflate::new(&params(8, 15, false, false), &config, true);
+        assert!(!client.should_compress(1 << 20));
+        // ...and compressing anyway emits stored blocks only, which any
+        // inflater (even a 2^8 one) accepts.
+        let data = message(5, 3000);
+        let mut wire = Vec::new();
+        client.compress(&data, &mut wire);
+        let (_, mut server) = pair(&params(9, 15, false, false));
+        assert_eq!(inflate_message(&mut server, &wire).unwrap(), data);
+        // The server side of the same agreement does compress, and the
+        // client's 9-bit inflater reads the server's window of 8 as agreed.
+        let server = Deflate::new(&params(8, 15, false, false), &config, false);
+        assert!(server.should_compress(1000));
+        let client = Deflate::new(&params(15, 8, false, false), &config, true);
+        assert!(client.should_compress(1000));
+    }
+
+    /// A limit is total output, counting what `out` held before.
+    #[test]
+    fn limit_is_exact() {
+        let (mut client, _) = pair(&DeflateParams::default());
+        let data = message(9, 10_000);
+        let mut wire = Vec::new();
+        client.compress(&data, &mut wire);
+        let (_, mut server) = pair(&DeflateParams::default());
+        let mut out = Vec::new();
+        server
+            .decompress(&wire, true, &mut out, data.len())
+            .unwrap();
+        assert_eq!(out, data);
+        let (_, mut server) = pair(&DeflateParams::default());
+        let mut out = vec![0u8; 10];
+        assert_eq!(
+            server.decompress(&wire, true, &mut out, data.len() + 9),
+            Err(ProtocolError::MessageTooLarge)
+        );
+        assert!(out.capacity() <= data.len() + 10);
+    }
+
+    /// DEFLATE tops out near 1032:1, so 1 KiB cannot inflate to 100 MiB; the
+    /// bomb is 1 MiB of zeros compressed to about 1 KiB, repeated 128 times:
+    /// ~130 KiB on the wire, 128 MiB inflated. A sync-flushed segment ends on
+    /// a byte boundary with BFINAL clear, so copies concatenate into one
+    /// valid stream.
+    #[test]
+    fn bomb_is_bounded() {
+        let mut zeros = Deflate::new(
+            &DeflateParams::default(),
+            &DeflateConfig {
+                level: 9,
+                ..DeflateConfig::default()
+            },
+            true,
+        );
+        let mut segment = Vec::new();
+        zeros.compress(&vec![0u8; 1 << 20], &mut segment);
+        segment.extend_from_slice(&TAIL); // restore the flush marker between copies
+        assert!(segment.len() < 1200, "segment {} bytes", segment.len());
+        let bomb: Vec<u8> = segment
+            .iter()
+            .copied()
+            .cycle()
+            .take(segment.len() * 128)
+            .collect();
+
+        // Sanity: two copies inflate to exactly 2 MiB of zeros (the whole
+        // 128 MiB would be slow in debug builds; the copies are identical).
+        let (_, mut server) = pair(&DeflateParams::default());
+        let mut out = Vec::new();
+        server
+            .decompress(&bomb[..segment.len() * 2], true, &mut out, 2 << 20)
+            .unwrap();
+        assert_eq!(out.len(), 2 << 20);
+        assert!(out.iter().all(|&b| b == 0));
+
+        // One frame holding the whole bomb, limit 1 MiB.
+        let limit = 1 << 20;
+        let (_, mut server) = pair(&DeflateParams::default());
+        let mut out = Vec::new();
+        assert_eq!(
+            server.decompress(&bomb, true, &mut out, limit),
+            Err(ProtocolError::MessageTooLarge)
+        );
+        assert!(out.capacity() <= limit + 1, "capacity {}", out.capacity());
+
+        // The same bomb as many small frames.
+        let (_, mut server) = pair(&DeflateParams::default());
+        let mut out = Vec::new();
+        let mut result = Ok(());
+        for (k, frame) in bomb.chunks(100).enumerate() {
+            result = server.decompress(frame, (k + 1) * 100 >= bomb.len(), &mut out, limit);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(ProtocolError::MessageTooLarge));
+        assert!(out.capacity() <= limit + 1, "capacity {}", out.capacity());
+        assert_eq!(
+            ProtocolError::MessageTooLarge.close_code(),
+            crate::close::CloseCode::MESSAGE_TOO_BIG
+        );
+    }
+}
