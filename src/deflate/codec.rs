@@ -26,6 +26,9 @@ pub struct Deflate {
     /// do (8 bits): then every message is sent uncompressed.
     can_compress: bool,
     threshold: usize,
+    /// The peer's DEFLATE stream ended (BFINAL) at the very end of the input
+    /// seen so far in this message.
+    stream_ended: bool,
 }
 
 impl Deflate {
@@ -80,6 +83,7 @@ impl Deflate {
             reset_inflater: peer_reset,
             can_compress,
             threshold: config.threshold,
+            stream_ended: false,
         }
     }
 
@@ -167,8 +171,16 @@ impl Deflate {
         limit: usize,
     ) -> Result<(), ProtocolError> {
         let mut result = self.inflate(input, out, limit);
-        if fin && result.is_ok() {
+        // A message whose last block had BFINAL set and nothing after it
+        // needs no tail: the stream is over, and four more bytes would open a
+        // stored block that never closes. (RFC 7692 §7.2.3.4 senders add a
+        // 0x00 after the final block; that byte plus our tail is an empty
+        // stored block, so the tail is fed then.)
+        if fin && result.is_ok() && !self.stream_ended {
             result = self.inflate(&TAIL, out, limit);
+        }
+        if fin || result.is_err() {
+            self.stream_ended = false;
         }
         // RFC 7692 §7.2.2: the peer without context takeover starts each
         // message from an empty window, and so must we. After an error the
@@ -228,11 +240,15 @@ impl Deflate {
                 // new one.
                 Status::StreamEnd => {
                     self.inflater.reset(false);
+                    self.stream_ended = input.is_empty();
                     if input.is_empty() {
                         return Ok(());
                     }
                 }
                 Status::Ok | Status::BufError => {
+                    if consumed > 0 {
+                        self.stream_ended = false;
+                    }
                     if input.is_empty() && room_left {
                         return Ok(());
                     }
@@ -403,6 +419,20 @@ mod tests {
         assert_eq!(inflate_message(&mut server, &payload).unwrap(), HELLO);
         // The stream ended; the next message starts a fresh one.
         assert_eq!(inflate_message(&mut server, &payload).unwrap(), HELLO);
+        // Without the RFC's trailing 0x00 (a sender that finishes the stream
+        // per message), split anywhere, and followed by an ordinary message.
+        let bare = &payload[..7];
+        assert_eq!(inflate_message(&mut server, bare).unwrap(), HELLO);
+        for split in 0..=bare.len() {
+            let mut out = Vec::new();
+            server
+                .decompress(&bare[..split], false, &mut out, 100)
+                .unwrap();
+            server
+                .decompress(&bare[split..], true, &mut out, 100)
+                .unwrap();
+            assert_eq!(out, HELLO, "split at {split}");
+        }
         assert_eq!(
             inflate_message(&mut server, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap(),
             HELLO
@@ -528,11 +558,26 @@ mod tests {
             for sbits in 9..=15 {
                 for flags in 0..4u8 {
                     let agreed = params(cbits, sbits, flags & 1 != 0, flags & 2 != 0);
-                    let (mut client, mut server) = pair(&agreed);
-                    for i in 0..12u64 {
-                        // Sizes from empty to beyond the largest window.
-                        let len =
-                            [0, 1, 5, 100, 700, 3000, 40_000][(i as usize + cbits as usize) % 7];
+                    // Levels 0-9 spread over the combinations.
+                    let level = u32::from(cbits + sbits + flags) % 10;
+                    let config = DeflateConfig {
+                        level,
+                        threshold: 0,
+                        ..DeflateConfig::default()
+                    };
+                    let mut client = Deflate::new(&agreed, &config, true);
+                    let mut server = Deflate::new(&agreed, &config, false);
+                    for i in 0..8u64 {
+                        // Sizes from empty to past the largest window; the
+                        // large ones only in some combinations, since
+                        // debug-build zlib-rs is slow.
+                        let k = (i as usize + usize::from(cbits + sbits)) % 8;
+                        let big = if (cbits + sbits + flags) % 5 == 0 {
+                            40_000
+                        } else {
+                            2000
+                        };
+                        let len = [0, 1, 5, 100, 300, 700, 3000, big][k];
                         let data = message(i * 31 + u64::from(cbits) * 7 + u64::from(sbits), len);
                         let out = send_split(&mut client, &mut server, &data, &mut split_seed);
                         assert_eq!(out, data, "{agreed:?} to server, message {i} len {len}");
