@@ -1,0 +1,159 @@
+//! A client and a server driven entirely in memory: the opening handshake,
+//! messages (compressed when permessage-deflate is on), and the close
+//! handshake, with bytes shuttled by hand as a user's event loop would.
+
+use rfc6455::frame::FrameHeader;
+use rfc6455::{
+    AcceptOptions, ClientOptions, ClientUpgrade, CloseCode, Config, Connection, Event, Message,
+    ServerUpgrade, State, WsUrl,
+};
+
+/// Move everything `from` wants to send into `to`, and collect `to`'s events.
+fn shuttle(from: &mut Connection, to: &mut Connection) -> Vec<Event> {
+    let wire = from.pending_output().to_vec();
+    from.advance_output(wire.len());
+    to.receive(&wire);
+    let mut events = Vec::new();
+    while let Some(event) = to.poll_event().expect("no protocol error") {
+        events.push(event);
+    }
+    events
+}
+
+/// Run the opening handshake in memory, delivering the request and response
+/// in small pieces, with a first frame glued to the end of the request.
+fn handshake(config: Config) -> (Connection, Connection, Option<String>) {
+    let url = WsUrl::parse("ws://example.com/chat?room=1").unwrap();
+    let options = ClientOptions {
+        protocols: vec!["chat".into()],
+        ..ClientOptions::default()
+    };
+    let mut client_up = ClientUpgrade::new(&url, options, config.clone());
+    let mut server_up = ServerUpgrade::new(config);
+
+    let request = client_up.request().to_vec();
+    let mut request_seen = None;
+    for piece in request.chunks(7) {
+        if let Some(request) = server_up.receive(piece).unwrap() {
+            request_seen = Some(request);
+        }
+    }
+    let request = request_seen.expect("request complete");
+    assert_eq!(request.path(), "/chat");
+    assert_eq!(request.query(), Some("room=1"));
+    assert_eq!(request.protocols, vec!["chat".to_string()]);
+
+    let accept = AcceptOptions {
+        protocol: Some("chat".into()),
+        ..AcceptOptions::default()
+    };
+    let (response, server) = server_up.accept(&request, accept);
+    let mut done = None;
+    for piece in response.chunks(5) {
+        if let Some(result) = client_up.receive(piece).unwrap() {
+            done = Some(result);
+        }
+    }
+    let (client, response) = done.expect("response complete");
+    (client, server, response.protocol)
+}
+
+#[test]
+fn handshake_messages_and_close_in_memory() {
+    let (mut client, mut server, protocol) = handshake(Config::default());
+    assert_eq!(protocol.as_deref(), Some("chat"));
+
+    client.send(Message::text("hello")).unwrap();
+    client.send(Message::binary(vec![0u8, 1, 2])).unwrap();
+    let events = shuttle(&mut client, &mut server);
+    assert_eq!(
+        events,
+        vec![
+            Event::Message(Message::text("hello")),
+            Event::Message(Message::binary(vec![0u8, 1, 2])),
+        ]
+    );
+
+    client.close(CloseCode::NORMAL, "bye").unwrap();
+    let events = shuttle(&mut client, &mut server);
+    assert!(matches!(&events[..], [Event::Close(Some(frame))] if frame.reason == "bye"));
+    let events = shuttle(&mut server, &mut client);
+    assert!(matches!(&events[..], [Event::Close(Some(frame))] if frame.code == CloseCode::NORMAL));
+    assert_eq!(client.state(), State::Closed { clean: true });
+    assert_eq!(server.state(), State::Closed { clean: true });
+    assert!(server.should_close_transport());
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn permessage_deflate_is_negotiated_and_compresses() {
+    let (mut client, mut server, _) = handshake(Config::default());
+    assert!(client.is_compressed() && server.is_compressed());
+
+    let text = "the quick brown fox jumps over the lazy dog; ".repeat(200);
+    for _ in 0..3 {
+        server.send(Message::text(text.as_str())).unwrap();
+        let wire = server.pending_output().to_vec();
+        let (header, _) = FrameHeader::parse(&wire).unwrap().unwrap();
+        // RFC 7692 §6: RSV1 marks a compressed message.
+        assert!(header.rsv1);
+        assert!(wire.len() < text.len() / 10, "{} bytes on the wire", wire.len());
+        let events = shuttle(&mut server, &mut client);
+        assert_eq!(events, vec![Event::Message(Message::text(text.as_str()))]);
+    }
+    // Below the threshold, messages go out uncompressed.
+    client.send(Message::text("hi")).unwrap();
+    let (header, _) = FrameHeader::parse(client.pending_output()).unwrap().unwrap();
+    assert!(!header.rsv1);
+    assert_eq!(shuttle(&mut client, &mut server), vec![Event::Message(Message::text("hi"))]);
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn compressed_fragments_and_streaming() {
+    let send_config = Config {
+        fragment_size: Some(100),
+        ..Config::default()
+    };
+    let (mut client, _, _) = handshake(send_config);
+    let receive_config = Config {
+        streaming: true,
+        ..Config::default()
+    };
+    let (_, mut server, _) = handshake(receive_config);
+    let payload: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    client.send(Message::binary(payload.clone())).unwrap();
+    let mut received = Vec::new();
+    for event in shuttle(&mut client, &mut server) {
+        match event {
+            Event::Fragment(fragment) => received.extend_from_slice(&fragment.data),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(received, payload);
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn decompression_bomb_is_answered_with_1009() {
+    let (mut client, _, _) = handshake(Config::default());
+    let small = Config {
+        max_message_size: 1 << 20,
+        ..Config::default()
+    };
+    let (_, mut server, _) = handshake(small);
+    // 16 MiB of zeros compress to about 16 KiB.
+    client.send(Message::binary(vec![0u8; 16 << 20])).unwrap();
+    let wire = client.pending_output().to_vec();
+    assert!(wire.len() < 64 << 10);
+    server.receive(&wire);
+    let error = loop {
+        match server.poll_event() {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("bomb was not detected"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(error.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+    assert_eq!(&server.pending_output()[..4], b"\x88\x13\x03\xf1");
+}
