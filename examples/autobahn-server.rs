@@ -14,7 +14,10 @@ fn main() -> std::io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9011".into());
     let listener = TcpListener::bind(&addr)?;
-    eprintln!("autobahn-server listening on ws://{}", listener.local_addr()?);
+    eprintln!(
+        "autobahn-server listening on ws://{}",
+        listener.local_addr()?
+    );
     for stream in listener.incoming().flatten() {
         std::thread::spawn(move || {
             let _ = stream.set_nodelay(true);

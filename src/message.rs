@@ -27,7 +27,6 @@ impl Utf8Bytes {
 
     /// Wrap bytes the caller has already validated (crate-internal: the
     /// incremental validator ran over exactly these bytes).
-    #[allow(dead_code)] // its caller, the connection's reader, lands separately
     pub(crate) fn from_validated(bytes: Bytes) -> Self {
         debug_assert!(core::str::from_utf8(&bytes).is_ok());
         Utf8Bytes(bytes)

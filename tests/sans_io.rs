@@ -97,15 +97,24 @@ fn permessage_deflate_is_negotiated_and_compresses() {
         let (header, _) = FrameHeader::parse(&wire).unwrap().unwrap();
         // RFC 7692 §6: RSV1 marks a compressed message.
         assert!(header.rsv1);
-        assert!(wire.len() < text.len() / 10, "{} bytes on the wire", wire.len());
+        assert!(
+            wire.len() < text.len() / 10,
+            "{} bytes on the wire",
+            wire.len()
+        );
         let events = shuttle(&mut server, &mut client);
         assert_eq!(events, vec![Event::Message(Message::text(text.as_str()))]);
     }
     // Below the threshold, messages go out uncompressed.
     client.send(Message::text("hi")).unwrap();
-    let (header, _) = FrameHeader::parse(client.pending_output()).unwrap().unwrap();
+    let (header, _) = FrameHeader::parse(client.pending_output())
+        .unwrap()
+        .unwrap();
     assert!(!header.rsv1);
-    assert_eq!(shuttle(&mut client, &mut server), vec![Event::Message(Message::text("hi"))]);
+    assert_eq!(
+        shuttle(&mut client, &mut server),
+        vec![Event::Message(Message::text("hi"))]
+    );
 }
 
 #[cfg(feature = "deflate")]
