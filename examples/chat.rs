@@ -349,16 +349,14 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(hi), Some(lo)) => {
-                        out.push((hi * 16 + lo) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    out.push((hi * 16 + lo) as u8);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b'+' => out.push(b' '),
             b => out.push(b),
         }
@@ -593,7 +591,10 @@ mod tests {
     #[test]
     fn names_from_queries() {
         assert_eq!(name_from_query("name=ann"), Some("ann".into()));
-        assert_eq!(name_from_query("x=1&name=J%C3%BCrg+M"), Some("Jürg M".into()));
+        assert_eq!(
+            name_from_query("x=1&name=J%C3%BCrg+M"),
+            Some("Jürg M".into())
+        );
         assert_eq!(name_from_query("name=%0a%20"), None);
         assert_eq!(name_from_query("name=100%"), Some("100%".into()));
         assert_eq!(name_from_query("name=%zz"), Some("%zz".into()));
@@ -626,6 +627,8 @@ mod tests {
             .try_iter()
             .map(|m| m.as_text().unwrap_or_default().to_string())
             .collect();
-        assert!(texts.iter().any(|t| t.contains(r#""type":"leave","name":"slow""#)));
+        assert!(texts
+            .iter()
+            .any(|t| t.contains(r#""type":"leave","name":"slow""#)));
     }
 }

@@ -191,7 +191,10 @@ fn echo_session(url: &str, expect_deflate: bool) -> Result<Vec<Outcome>, String>
         "unicode text echo",
         echo(&mut ws, Message::text("héllo wörld — 你好, мир 🌍🚀 ∑")),
     ));
-    out.push(Outcome::of("empty text echo", echo(&mut ws, Message::text(""))));
+    out.push(Outcome::of(
+        "empty text echo",
+        echo(&mut ws, Message::text("")),
+    ));
     out.push(Outcome::of(
         "binary echo (all 256 byte values)",
         echo(&mut ws, Message::binary((0..=255u8).collect::<Vec<u8>>())),
@@ -242,7 +245,10 @@ fn no_common_protocol(url: &str) -> Result<Vec<Outcome>, String> {
         Some(p) => Err(format!("selected {p:?}")),
     };
     let _ = ws.close_and_wait(CloseCode::NORMAL, "");
-    Ok(vec![Outcome::of("no subprotocol when none match", selected)])
+    Ok(vec![Outcome::of(
+        "no subprotocol when none match",
+        selected,
+    )])
 }
 
 /// The server closes with the code and reason asked for in the URL.
@@ -269,8 +275,10 @@ fn server_close(url: &str) -> Result<Vec<Outcome>, String> {
 /// A client that does not offer permessage-deflate gets plain frames.
 #[cfg(feature = "deflate")]
 fn without_deflate(url: &str) -> Result<Vec<Outcome>, String> {
-    let mut config = Config::default();
-    config.deflate = None;
+    let config = Config {
+        deflate: None,
+        ..Config::default()
+    };
     let mut ws = connect(url, &[], config)?;
     let plain = match ws.connection().is_compressed() {
         false => echo(&mut ws, Message::text("x".repeat(4096))),
