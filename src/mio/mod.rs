@@ -1,4 +1,4 @@
-//! A non-blocking WebSocket for a [mio](::mio) event loop (feature `mio`).
+//! A non-blocking WebSocket for a [mio] event loop (feature `mio`).
 //!
 //! One [`WebSocket`] per socket, opening handshake included, over any
 //! [`Transport`] (`Read + Write + mio::event::Source`: a `mio::net::TcpStream`
