@@ -635,6 +635,26 @@ mod io_surface {
     }
 
     #[test]
+    fn shrink_buffers_keeps_partial_input_and_unsent_output() {
+        let mut s = server();
+        let wire = masked(0x81, b"split frame");
+        let _ = feed(&mut s, &wire[..5]);
+        s.send_text("queued").unwrap();
+        s.shrink_buffers();
+        assert_eq!(s.buffered_input(), 5);
+        assert_eq!(s.pending_output(), b"\x81\x06queued");
+        assert_eq!(feed(&mut s, &wire[5..]), vec![Ok(text("split frame"))]);
+        let n = s.pending_output().len();
+        s.advance_output(n);
+        // Empty buffers are dropped; the connection keeps working.
+        s.shrink_buffers();
+        assert_eq!(
+            feed(&mut s, &masked(0x81, b"again")),
+            vec![Ok(text("again"))]
+        );
+    }
+
+    #[test]
     fn streaming_mode_yields_fragments_as_they_arrive() {
         let config = Config {
             streaming: true,

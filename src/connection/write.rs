@@ -48,6 +48,12 @@ impl WriteState {
         self.written_total += n as u64;
     }
 
+    pub(super) fn shrink(&mut self) {
+        if self.out.is_empty() {
+            self.out = BytesMut::new();
+        }
+    }
+
     pub(super) fn take(&mut self) -> BytesMut {
         let taken = self.out.split();
         self.written_total += taken.len() as u64;
