@@ -46,7 +46,10 @@ fn text_round_trip() {
 
 #[test]
 fn binary_round_trip() {
-    assert_echoed(&[Message::binary(vec![0u8, 1, 2, 255]), Message::binary(pattern(70_000, 7))]);
+    assert_echoed(&[
+        Message::binary(vec![0u8, 1, 2, 255]),
+        Message::binary(pattern(70_000, 7)),
+    ]);
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// The longest any single blocking step of a test may take.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The key from RFC 6455 §1.3 and the accept value the RFC derives from it.
 pub const RAW_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -201,7 +201,11 @@ pub fn raw_handshake(url: &str) -> TcpStream {
     let head = read_http_head(&mut stream);
     assert!(head.starts_with("HTTP/1.1 101 "), "not a 101: {head}");
     let accept = format!("sec-websocket-accept: {RAW_ACCEPT}\r\n");
-    assert!(head.to_ascii_lowercase().contains(&accept.to_ascii_lowercase()), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains(&accept.to_ascii_lowercase()),
+        "{head}"
+    );
     stream
 }
 
