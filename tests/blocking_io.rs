@@ -10,6 +10,7 @@ use rfc6455::{ClientOptions, CloseCode, Config, Error, Message};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 fn is_timeout(error: &Error) -> bool {
@@ -167,15 +168,32 @@ fn choppy_messages() -> Vec<Message> {
     ]
 }
 
-/// A client and a server both over [`Choppy`] streams: the client sends
-/// every message and expects it echoed, then the server sends them all
-/// again unprompted, then the client closes.
-fn exchange_over_choppy(hiccup: Hiccup) {
+/// A client and a server both over [`Choppy`] streams that behave during
+/// the handshake and misbehave with `hiccup` after it; `serve` runs on the
+/// server thread.
+fn choppy_pair<T, F>(hiccup: Hiccup, serve: F) -> (WebSocket<Choppy>, JoinHandle<T>)
+where
+    T: Send + 'static,
+    F: FnOnce(WebSocket<Choppy>) -> T + Send + 'static,
+{
     let (listener, url) = common::listen();
-    let server = std::thread::spawn(move || {
+    let server = thread::spawn(move || {
         let stream = Choppy::new(common::accept_tcp(&listener), Hiccup::None);
         let mut ws = blocking::accept(stream).expect("server handshake");
         ws.get_mut().hiccup = hiccup;
+        serve(ws)
+    });
+    let stream = Choppy::new(common::raw_tcp(&url), Hiccup::None);
+    let mut ws = blocking::client(stream, &url, ClientOptions::default(), Config::default())
+        .expect("client handshake");
+    ws.get_mut().hiccup = hiccup;
+    (ws, server)
+}
+
+/// The client sends every message and expects it echoed, then the server
+/// sends them all again unprompted, then the client closes.
+fn exchange_over_choppy(hiccup: Hiccup) {
+    let (mut ws, server) = choppy_pair(hiccup, |mut ws| {
         let messages = choppy_messages();
         for _ in &messages {
             let message = retry(|| ws.read()).unwrap();
@@ -186,11 +204,6 @@ fn exchange_over_choppy(hiccup: Hiccup) {
         }
         common::expect_closed(retry(|| ws.read()))
     });
-    let tcp = common::raw_tcp(&url);
-    let stream = Choppy::new(tcp, Hiccup::None);
-    let mut ws = blocking::client(stream, &url, ClientOptions::default(), Config::default())
-        .expect("client handshake");
-    ws.get_mut().hiccup = hiccup;
     for message in choppy_messages() {
         send_choppy(&mut ws, message.clone()).unwrap();
         assert_eq!(retry(|| ws.read()).unwrap(), message);
@@ -198,16 +211,22 @@ fn exchange_over_choppy(hiccup: Hiccup) {
     for message in choppy_messages() {
         assert_eq!(retry(|| ws.read()).unwrap(), message);
     }
-    ws.close(CloseCode::NORMAL, "").unwrap_or_else(|e| {
-        assert!(matches!(&e, Error::Io(io) if io.kind() == io::ErrorKind::WouldBlock));
-    });
-    retry(|| ws.flush()).unwrap();
+    close_choppy(&mut ws, CloseCode::NORMAL);
     let (frame, clean) = common::expect_closed(retry(|| ws.read()));
     assert_eq!(frame.map(|frame| frame.code), Some(CloseCode::NORMAL));
     assert!(clean);
     let (frame, clean) = join(server);
     assert_eq!(frame.map(|frame| frame.code), Some(CloseCode::NORMAL));
     assert!(clean);
+}
+
+/// Start the close handshake, finishing the flush if it would block.
+fn close_choppy(ws: &mut WebSocket<Choppy>, code: CloseCode) {
+    match ws.close(code, "") {
+        Ok(()) => {}
+        Err(Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => retry(|| ws.flush()).unwrap(),
+        Err(e) => panic!("close failed: {e}"),
+    }
 }
 
 #[test]
@@ -225,7 +244,7 @@ fn handshake_survives_short_and_interrupted_io() {
     // Interrupted is retried inside the handshake too, so the stream can
     // misbehave from the first byte.
     let (listener, url) = common::listen();
-    let server = std::thread::spawn(move || {
+    let server = thread::spawn(move || {
         let stream = Choppy::new(common::accept_tcp(&listener), Hiccup::Interrupted);
         let mut ws = blocking::accept(stream).expect("server handshake");
         common::echo(&mut ws).unwrap()
@@ -237,4 +256,52 @@ fn handshake_survives_short_and_interrupted_io() {
     assert_eq!(ws.read().unwrap(), Message::text("through a straw"));
     ws.close_and_wait(CloseCode::NORMAL, "").unwrap();
     assert_eq!(join(server), 1);
+}
+
+#[test]
+fn server_close_over_would_block_transport_completes_cleanly() {
+    // The client's close reply (8 bytes: masked) takes more than one short
+    // write; the WouldBlock in between must not cut it off.
+    let (mut ws, server) = choppy_pair(Hiccup::WouldBlock, |mut ws| {
+        close_choppy(&mut ws, CloseCode(4000));
+        common::expect_closed(retry(|| ws.read()))
+    });
+    let (frame, clean) = common::expect_closed(retry(|| ws.read()));
+    assert_eq!(frame.map(|frame| frame.code), Some(CloseCode(4000)));
+    assert!(clean);
+    let (reply, clean) = join(server);
+    assert_eq!(reply.map(|frame| frame.code), Some(CloseCode(4000)));
+    assert!(
+        clean,
+        "the server must receive the client's whole close reply"
+    );
+}
+
+#[test]
+fn queued_output_is_not_lost_when_the_close_arrives_over_would_block_transport() {
+    // The client queued a message without flushing it when the server's
+    // close arrives: message and close reply both still go out, in order,
+    // however many short writes and WouldBlocks that takes.
+    let (mut ws, server) = choppy_pair(Hiccup::WouldBlock, |mut ws| {
+        close_choppy(&mut ws, CloseCode(4000));
+        let mut received = Vec::new();
+        loop {
+            match retry(|| ws.read()) {
+                Ok(message) => received.push(message),
+                Err(e) => return (received, common::expect_closed::<()>(Err(e))),
+            }
+        }
+    });
+    let queued = Message::binary(pattern(100, 9));
+    ws.write(queued.clone()).unwrap();
+    let (frame, clean) = common::expect_closed(retry(|| ws.read()));
+    assert_eq!(frame.map(|frame| frame.code), Some(CloseCode(4000)));
+    assert!(clean);
+    let (received, (reply, clean)) = join(server);
+    assert_eq!(received, vec![queued]);
+    assert_eq!(reply.map(|frame| frame.code), Some(CloseCode(4000)));
+    assert!(
+        clean,
+        "the server must receive the client's whole close reply"
+    );
 }
