@@ -137,3 +137,60 @@ fn many_concurrent_clients() {
     }
     assert_eq!(join(server), vec![MESSAGES; CLIENTS]);
 }
+
+#[test]
+fn streamed_fragments_from_a_sans_io_peer_arrive_whole() {
+    // A client driving the sans-IO core over its own TcpStream sends one
+    // message in three fragments with a ping between them (RFC 6455 §5.4:
+    // control frames may be interleaved); the blocking server reads one
+    // whole message and answers the ping in the middle of it.
+    use rfc6455::{ClientUpgrade, Connection, Event, MessageKind, WsUrl};
+    use std::io::{Read, Write};
+
+    let (url, server) = spawn_server(|mut ws: WebSocket<TcpStream>| {
+        let message = ws.read().unwrap();
+        common::expect_closed(ws.read());
+        message
+    });
+    let mut tcp = common::raw_tcp(&url);
+    let mut upgrade = ClientUpgrade::new(
+        &WsUrl::parse(&url).unwrap(),
+        ClientOptions::default(),
+        Config::default(),
+    );
+    tcp.write_all(upgrade.request()).unwrap();
+    let mut buf = [0u8; 4096];
+    let mut conn: Connection = loop {
+        let n = tcp.read(&mut buf).unwrap();
+        assert!(n > 0, "server closed during the handshake");
+        if let Some((conn, _response)) = upgrade.receive(&buf[..n]).unwrap() {
+            break conn;
+        }
+    };
+    conn.send_fragment(MessageKind::Text, "stre".as_bytes(), false)
+        .unwrap();
+    conn.send_ping(b"mid-message").unwrap();
+    conn.send_fragment(MessageKind::Text, "amed ".as_bytes(), false)
+        .unwrap();
+    conn.send_fragment(MessageKind::Text, "in pieces".as_bytes(), true)
+        .unwrap();
+    conn.close(CloseCode::NORMAL, "").unwrap();
+    tcp.write_all(&conn.take_output()).unwrap();
+
+    // The pong, then the close reply, then the server closes TCP.
+    let mut events = Vec::new();
+    while !conn.state().is_closed() {
+        let n = tcp.read(&mut buf).unwrap();
+        if n == 0 {
+            conn.receive_eof();
+        }
+        conn.receive(&buf[..n]);
+        while let Some(event) = conn.poll_event().unwrap() {
+            events.push(event);
+        }
+    }
+    assert!(
+        matches!(&events[..], [Event::Pong(p), Event::Close(Some(_))] if &p[..] == b"mid-message")
+    );
+    assert_eq!(join(server), Message::text("streamed in pieces"));
+}
