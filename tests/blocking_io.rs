@@ -13,56 +13,64 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-fn is_timeout(error: &Error) -> bool {
-    matches!(error, Error::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
+/// With a 100 ms read timeout, check that `reads` reads in a row time out
+/// with the socket's own error, then tell the server (`timed_out`) and
+/// restore the normal bound.
+fn expect_timeouts(ws: &mut WebSocket<TcpStream>, reads: usize, timed_out: mpsc::Sender<()>) {
+    ws.get_mut()
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    for _ in 0..reads {
+        match ws.read() {
+            Err(Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+    }
+    timed_out.send(()).unwrap();
+    ws.get_mut().set_read_timeout(Some(TIMEOUT)).unwrap();
+}
+
+/// The server runs `deliver`, which must wait on the receiver it is given
+/// until the client has seen `reads` timeouts; the client then reads
+/// `expected`, whole, and closes.
+fn assert_delivered_after_timeouts<F>(reads: usize, expected: Message, deliver: F)
+where
+    F: FnOnce(&mut WebSocket<TcpStream>, mpsc::Receiver<()>) + Send + 'static,
+{
+    let (timed_out, wait_for_timeout) = mpsc::channel::<()>();
+    let (url, server) = spawn_server(move |mut ws: WebSocket<TcpStream>| {
+        deliver(&mut ws, wait_for_timeout);
+        common::expect_closed(ws.read())
+    });
+    let mut ws = connect(&url);
+    expect_timeouts(&mut ws, reads, timed_out);
+    assert_eq!(ws.read().unwrap(), expected);
+    ws.close_and_wait(CloseCode::NORMAL, "").unwrap();
+    join(server);
 }
 
 #[test]
 fn read_timeout_then_late_message_arrives_whole() {
-    let (timed_out, wait_for_timeout) = mpsc::channel::<()>();
-    let (url, server) = spawn_server(move |mut ws: WebSocket<TcpStream>| {
-        wait_for_timeout.recv().unwrap();
+    assert_delivered_after_timeouts(1, Message::text("late but whole"), |ws, timed_out| {
+        timed_out.recv().unwrap();
         ws.send(Message::text("late but whole")).unwrap();
-        common::expect_closed(ws.read())
     });
-    let mut ws = connect(&url);
-    ws.get_mut()
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let error = ws.read().unwrap_err();
-    assert!(is_timeout(&error), "expected a timeout, got {error:?}");
-    timed_out.send(()).unwrap();
-    ws.get_mut().set_read_timeout(Some(TIMEOUT)).unwrap();
-    assert_eq!(ws.read().unwrap(), Message::text("late but whole"));
-    ws.close_and_wait(CloseCode::NORMAL, "").unwrap();
-    join(server);
 }
 
 #[test]
 fn read_timeout_inside_a_frame_loses_no_bytes() {
     // The server writes half a frame by hand, the client times out in the
     // middle of it, then the rest arrives and makes one message.
-    let frame = b"\x81\x0chello, world";
-    let (timed_out, wait_for_timeout) = mpsc::channel::<()>();
-    let (url, server) = spawn_server(move |mut ws: WebSocket<TcpStream>| {
+    assert_delivered_after_timeouts(3, Message::text("hello, world"), |ws, timed_out| {
+        let frame = b"\x81\x0chello, world";
         ws.get_mut().write_all(&frame[..5]).unwrap();
-        wait_for_timeout.recv().unwrap();
+        timed_out.recv().unwrap();
         ws.get_mut().write_all(&frame[5..]).unwrap();
-        common::expect_closed(ws.read())
     });
-    let mut ws = connect(&url);
-    ws.get_mut()
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    for _ in 0..3 {
-        let error = ws.read().unwrap_err();
-        assert!(is_timeout(&error), "expected a timeout, got {error:?}");
-    }
-    timed_out.send(()).unwrap();
-    ws.get_mut().set_read_timeout(Some(TIMEOUT)).unwrap();
-    assert_eq!(ws.read().unwrap(), Message::text("hello, world"));
-    ws.close_and_wait(CloseCode::NORMAL, "").unwrap();
-    join(server);
 }
 
 /// How a [`Choppy`] stream misbehaves on every other call.
