@@ -583,6 +583,24 @@ mod limits {
     }
 
     #[test]
+    fn outgoing_frames_fit_our_own_frame_limit() {
+        let small = Config {
+            max_frame_size: 10,
+            max_message_size: 100,
+            ..Config::default()
+        };
+        let mut c = conn(Role::Client, small.clone());
+        c.send_binary(&[7; 25]).unwrap();
+        // Three frames (10 + 10 + 5) that a peer with the same limits accepts.
+        let wire = c.pending_output().to_vec();
+        let events = feed(&mut conn(Role::Server, small), &wire);
+        assert_eq!(
+            events,
+            vec![Ok(Event::Message(Message::binary(vec![7u8; 25])))]
+        );
+    }
+
+    #[test]
     fn backpressure_high_water_mark() {
         let config = Config {
             max_output_buffer: Some(100),
