@@ -75,3 +75,8 @@ pub use message::{Message, MessageKind, Utf8Bytes};
 pub use rng::{FastRng, RandomSource};
 pub use timer::{Keepalive, Timeouts};
 pub use upgrade::{ClientUpgrade, ServerUpgrade};
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
