@@ -20,7 +20,7 @@
 #   AUTOBAHN_ALLOW_UNIMPLEMENTED  sections where UNIMPLEMENTED passes (default none)
 #   AUTOBAHN_CARGO_FLAGS          extra flags for cargo build (e.g. "--features deflate")
 #   AUTOBAHN_PYTHON27             Python 2.7 interpreter to build the venv with
-#   AUTOBAHN_DOCKER_IMAGE         image for --docker (default crossbario/autobahn-testsuite)
+#   AUTOBAHN_DOCKER_IMAGE         image for --docker (default crossbario/autobahn-testsuite:25.10.1)
 #   AUTOBAHN_TIMEOUT              seconds one mode may run (default 1800, 14400 with --full)
 #   AUTOBAHN_PORT_WAIT            seconds to wait for a listener (default 30)
 set -euo pipefail
@@ -35,13 +35,17 @@ WSTEST_VERSION=25.10.1
 VIRTUALENV_VERSION=20.15.1
 # Sample of the slow permessage-deflate sections run by default: these case
 # numbers in every subsection 12.1-12.5 (one data set each) and 13.1-13.7 (one
-# offer/accept parameter set each).  In each subsection case 1 is 16-byte
-# messages, case 9 is 64 KiB messages (longer than a 15-bit window, so context
-# takeover must slide), and case 13 is 32 KiB messages auto-fragmented into
-# 256-byte frames (compressed messages spanning many continuation frames).
-SAMPLE_DEFLATE_CASES="1 9 13"
+# offer/accept parameter set each), 48 cases.  In each subsection (1000
+# messages per case):
+#   1   16-byte messages, one frame each
+#   9   64 KiB messages, one frame each (longer than a 15-bit window, so the
+#       sliding window and context takeover are exercised)
+#   13  32 KiB messages auto-fragmented into 256-byte frames (compressed
+#       messages spanning many continuation frames)
+#   18  128 KiB messages auto-fragmented into 32 KiB frames
+SAMPLE_DEFLATE_CASES="1 9 13 18"
 CLIENT_AGENT=rfc6455
-DOCKER_IMAGE="${AUTOBAHN_DOCKER_IMAGE:-crossbario/autobahn-testsuite}"
+DOCKER_IMAGE="${AUTOBAHN_DOCKER_IMAGE:-crossbario/autobahn-testsuite:$WSTEST_VERSION}"
 PORT_WAIT="${AUTOBAHN_PORT_WAIT:-30}"
 
 VENV="$ROOT/target/autobahn-venv"
@@ -309,7 +313,7 @@ run_server_mode() {
   if [ "$DOCKER" = 1 ]; then
     local name="rfc6455-autobahn-server-$$"
     CONTAINERS+=("$name")
-    timeout "$TIMEOUT" docker run --rm --name "$name" --net=host \
+    timeout "$TIMEOUT" docker run --rm --name "$name" --net=host --user "$(id -u):$(id -g)" \
       -v "$GEN:/config:ro" -v "$AB/reports:/reports" "$DOCKER_IMAGE" \
       wstest -m fuzzingclient -s /config/fuzzingclient.json >"$wlog" 2>&1 &
   else
@@ -340,7 +344,7 @@ run_client_mode() {
   local name="rfc6455-autobahn-client-$$"
   if [ "$DOCKER" = 1 ]; then
     CONTAINERS+=("$name")
-    docker run --rm --name "$name" --net=host \
+    docker run --rm --name "$name" --net=host --user "$(id -u):$(id -g)" \
       -v "$GEN:/config:ro" -v "$AB/reports:/reports" "$DOCKER_IMAGE" \
       wstest -m fuzzingserver -s /config/fuzzingserver.json -u 0 >"$wlog" 2>&1 &
   else
