@@ -579,7 +579,7 @@ mod tests {
         ];
         for (offer, agreed, response) in table {
             assert_eq!(
-                config.server_accept(&[offer.clone()]),
+                config.server_accept(core::slice::from_ref(&offer)),
                 Some((agreed, response)),
                 "offer {offer:?}"
             );
