@@ -173,7 +173,8 @@ impl<S: Transport> WebSocket<S> {
             return Ok(());
         }
         let _ = self.flush();
-        if self.conn.role() == Role::Client && self.conn.state() == (State::Closed { clean: true }) {
+        if self.conn.role() == Role::Client && self.conn.state() == (State::Closed { clean: true })
+        {
             let previous = self.stream.read_timeout().ok().flatten();
             let _ = self.stream.set_read_timeout(Some(CLOSE_WAIT));
             let mut sink = [0u8; 1024];
@@ -215,9 +216,7 @@ impl<S: Transport> WebSocket<S> {
     /// Queue a message without flushing, to batch several into one write.
     pub fn write(&mut self, message: Message) -> Result<(), Error> {
         match self.conn.send(message) {
-            Err(Error::SendAfterClose) if self.conn.state().is_closed() => {
-                Err(self.closed_error())
-            }
+            Err(Error::SendAfterClose) if self.conn.state().is_closed() => Err(self.closed_error()),
             other => other,
         }
     }
@@ -252,7 +251,11 @@ impl<S: Transport> WebSocket<S> {
 
     /// Close and wait for the peer's close frame, discarding messages that
     /// arrive meanwhile. Returns the peer's close frame, if it sent a code.
-    pub fn close_and_wait(&mut self, code: CloseCode, reason: &str) -> Result<Option<CloseFrame>, Error> {
+    pub fn close_and_wait(
+        &mut self,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<Option<CloseFrame>, Error> {
         self.close(code, reason)?;
         loop {
             match self.read_event() {
