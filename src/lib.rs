@@ -11,7 +11,7 @@
 //! loop, and buildable with `--no-default-features` as `#![no_std]` + `alloc`.
 //!
 //! Adapters that do I/O sit on top: [`blocking`] (any `Read + Write`,
-//! feature `std`, on by default).
+//! feature `std`, on by default). The `rustls` feature adds `wss://` to it.
 //!
 //! ```
 //! use rfc6455::{Config, Connection, Event, Message, Role};
@@ -56,6 +56,11 @@ pub mod utf8;
 
 #[cfg(feature = "std")]
 pub mod blocking;
+
+/// The rustls this crate was built with, for building TLS configurations
+/// of the matching version.
+#[cfg(feature = "rustls")]
+pub use rustls;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
