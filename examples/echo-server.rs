@@ -111,9 +111,9 @@ fn serve(addr: &str, acceptor: Acceptor) -> std::io::Result<()> {
             let peer = stream.peer_addr().ok();
             let _ = stream.set_nodelay(true);
             let result = match acceptor {
-                Acceptor::Plain => accept(stream).and_then(|ws| echo(ws)),
+                Acceptor::Plain => accept(stream).and_then(echo),
                 #[cfg(feature = "rustls")]
-                Acceptor::Tls(tls) => tls::accept(stream, tls).and_then(|ws| echo(ws)),
+                Acceptor::Tls(tls) => tls::accept(stream, tls).and_then(echo),
             };
             match result {
                 Ok(()) | Err(Error::Closed { .. }) => {}
