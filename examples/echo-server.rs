@@ -6,13 +6,28 @@
 //!     127.0.0.1:9443 --tls cert.pem key.pem
 //! ```
 //! Echoes text and binary messages up to 64 MiB; answers pings; closes
-//! cleanly when the client does. `--tls CERT KEY` (feature `rustls`) takes
-//! PEM files: the certificate chain, leaf first, and its private key.
+//! cleanly when the client does, echoing its close code. `--tls CERT KEY`
+//! (feature `rustls`) serves `wss://` with PEM files: the certificate
+//! chain, leaf first, and its private key.
+//!
+//! Two small additions let interop tests (tests/interop/) check what a plain
+//! echo cannot show:
+//!
+//! - **Subprotocol**: if the client offers `echo` among its subprotocols,
+//!   the server selects it; any other offer is left unanswered, as RFC 6455
+//!   §4.2.2 allows.
+//! - **Server-initiated close**: a request path with `?close=CODE` (and
+//!   optionally `&reason=TEXT`, letters, digits and `-` only) makes the
+//!   server close with that code and reason right after echoing the first
+//!   message, so a peer can see a close that the server started.
 
-use rfc6455::blocking::{self, Transport, WebSocket};
-use rfc6455::{Config, Error};
-use std::net::{TcpListener, TcpStream};
+use rfc6455::blocking::{self, Rejection, Transport, WebSocket};
+use rfc6455::{AcceptOptions, CloseCode, Config, Error, Request};
+use std::net::TcpListener;
 use std::process::ExitCode;
+
+/// The one subprotocol this server speaks.
+const PROTOCOL: &str = "echo";
 
 const USAGE: &str = "usage: echo-server [ADDR] [--tls CERT.pem KEY.pem]";
 
@@ -110,10 +125,17 @@ fn serve(addr: &str, acceptor: Acceptor) -> std::io::Result<()> {
         std::thread::spawn(move || {
             let peer = stream.peer_addr().ok();
             let _ = stream.set_nodelay(true);
+            let mut close_after_first = None;
+            let decide = |request: &Request| {
+                close_after_first = requested_close(request);
+                choose(request)
+            };
             let result = match acceptor {
-                Acceptor::Plain => accept(stream).and_then(echo),
+                Acceptor::Plain => blocking::accept_with(stream, config(), decide)
+                    .and_then(|ws| echo(ws, close_after_first)),
                 #[cfg(feature = "rustls")]
-                Acceptor::Tls(tls) => tls::accept(stream, tls).and_then(echo),
+                Acceptor::Tls(tls) => blocking::accept_tls_with(stream, tls, config(), decide)
+                    .and_then(|ws| echo(ws, close_after_first)),
             };
             match result {
                 Ok(()) | Err(Error::Closed { .. }) => {}
@@ -128,28 +150,59 @@ fn config() -> Config {
     Config::default().with_max_size(64 << 20)
 }
 
-fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
-    blocking::accept_with(stream, config(), |_| Ok(Default::default()))
+/// Select the `echo` subprotocol if offered.
+fn choose(request: &Request) -> Result<AcceptOptions, Rejection> {
+    Ok(AcceptOptions {
+        protocol: request
+            .protocols
+            .iter()
+            .find(|p| p.as_str() == PROTOCOL)
+            .cloned(),
+        ..AcceptOptions::default()
+    })
 }
 
-/// Echo every message until the connection ends.
-fn echo<S: Transport>(mut ws: WebSocket<S>) -> Result<(), Error> {
+/// Echo every message until the connection ends; after the first one,
+/// close with `close_after_first` if the request asked for it.
+fn echo<S: Transport>(
+    mut ws: WebSocket<S>,
+    mut close_after_first: Option<(CloseCode, String)>,
+) -> Result<(), Error> {
     loop {
         let message = ws.read()?;
         ws.send(message)?;
+        if let Some((code, reason)) = close_after_first.take() {
+            ws.close(code, &reason)?;
+        }
     }
+}
+
+/// The close asked for in the query (`?close=4002&reason=bye`), if the code
+/// is one that may be sent and the reason needs no decoding.
+fn requested_close(request: &Request) -> Option<(CloseCode, String)> {
+    let mut code = None;
+    let mut reason = String::new();
+    for pair in request.query()?.split('&') {
+        match pair.split_once('=') {
+            Some(("close", value)) => code = value.parse::<u16>().ok().map(CloseCode),
+            Some(("reason", value)) => reason = value.into(),
+            _ => {}
+        }
+    }
+    let plain = reason
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    code.filter(|c| c.is_valid_on_wire() && plain)
+        .map(|c| (c, reason))
 }
 
 #[cfg(feature = "rustls")]
 mod tls {
-    use super::{config, Acceptor};
-    use rfc6455::blocking::{self, TlsServerStream, WebSocket};
+    use super::Acceptor;
     use rfc6455::rustls::crypto::ring;
     use rfc6455::rustls::pki_types::pem::PemObject;
     use rfc6455::rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use rfc6455::rustls::ServerConfig;
-    use rfc6455::Error;
-    use std::net::TcpStream;
     use std::sync::Arc;
 
     /// A server configuration from PEM files, offering ALPN `http/1.1`.
@@ -167,13 +220,6 @@ mod tls {
             .map_err(|e| format!("TLS configuration: {e}"))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Acceptor::Tls(Arc::new(config)))
-    }
-
-    pub fn accept(
-        stream: TcpStream,
-        tls: Arc<ServerConfig>,
-    ) -> Result<WebSocket<TlsServerStream>, Error> {
-        blocking::accept_tls_with(stream, tls, config(), |_| Ok(Default::default()))
     }
 }
 

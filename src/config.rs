@@ -7,7 +7,9 @@
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Largest frame payload accepted; a larger frame fails with 1009 before
-    /// any of its payload is buffered.
+    /// any of its payload is buffered. Outgoing messages are split into
+    /// frames no larger than this either, so endpoints with the same limits
+    /// always accept each other's frames.
     pub max_frame_size: usize,
     /// Largest message accepted (after decompression); 1009 beyond it.
     pub max_message_size: usize,

@@ -10,8 +10,13 @@
 //! makes the protocol logic testable byte by byte, usable from any event
 //! loop, and buildable with `--no-default-features` as `#![no_std]` + `alloc`.
 //!
+//! Deadlines (handshake timeout, keepalive ping, pong and close timeouts)
+//! are sans-IO too: [`Keepalive`] is told the time and says what is due.
+//!
 //! Adapters that do I/O sit on top: [`blocking`] (any `Read + Write`,
-//! feature `std`, on by default). The `rustls` feature adds `wss://` to it.
+//! feature `std`, on by default) and `mio` (a non-blocking adapter for mio
+//! event loops, feature `mio`). The `rustls` feature adds `wss://` to the
+//! blocking adapter.
 //!
 //! ```
 //! use rfc6455::{Config, Connection, Event, Message, Role};
@@ -51,11 +56,14 @@ pub mod handshake;
 pub mod mask;
 pub mod message;
 pub mod rng;
+pub mod timer;
 pub mod upgrade;
 pub mod utf8;
 
 #[cfg(feature = "std")]
 pub mod blocking;
+#[cfg(feature = "mio")]
+pub mod mio;
 
 /// The rustls this crate was built with, for building TLS configurations
 /// of the matching version.
@@ -71,4 +79,5 @@ pub use handshake::{
 };
 pub use message::{Message, MessageKind, Utf8Bytes};
 pub use rng::{FastRng, RandomSource};
+pub use timer::{Keepalive, Timeouts};
 pub use upgrade::{ClientUpgrade, ServerUpgrade};

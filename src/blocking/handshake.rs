@@ -103,6 +103,21 @@ impl Rejection {
             body: body.into(),
         }
     }
+
+    /// The HTTP response that carries this refusal.
+    pub(crate) fn response(&self) -> Vec<u8> {
+        reject_response(self.status, &self.headers, &self.body)
+    }
+
+    /// The error the accepting side reports for this refusal.
+    pub(crate) fn into_error(self) -> HandshakeError {
+        HandshakeError::Rejected(Box::new(RejectedResponse {
+            status: self.status,
+            reason: String::new(),
+            headers: self.headers,
+            body: self.body,
+        }))
+    }
 }
 
 /// Accept a WebSocket upgrade on `stream` with default settings.
@@ -151,18 +166,10 @@ where
             Ok(WebSocket::from_parts(stream, conn, protocol))
         }
         Err(rejection) => {
-            let response = reject_response(rejection.status, &rejection.headers, &rejection.body);
-            let _ = stream.write_all(&response);
+            let _ = stream.write_all(&rejection.response());
             let _ = stream.flush();
             let _ = stream.shutdown();
-            Err(Error::Handshake(HandshakeError::Rejected(Box::new(
-                RejectedResponse {
-                    status: rejection.status,
-                    reason: String::new(),
-                    headers: rejection.headers,
-                    body: rejection.body,
-                },
-            ))))
+            Err(Error::Handshake(rejection.into_error()))
         }
     }
 }

@@ -194,7 +194,15 @@ impl<S: Transport> WebSocket<S> {
         if self.transport_closed {
             return Ok(());
         }
-        let _ = self.flush();
+        // Output that would block stays queued (e.g. the close reply on a
+        // non-blocking transport): report it instead of shutting down over
+        // it, so the caller's retry of read() finishes the write first.
+        // Other write errors cannot be helped; the transport goes anyway.
+        if let Err(Error::Io(e)) = self.flush() {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                return Err(Error::Io(e));
+            }
+        }
         if self.conn.role() == Role::Client && self.conn.state() == (State::Closed { clean: true })
         {
             let previous = self.stream.read_timeout().ok().flatten();

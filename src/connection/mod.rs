@@ -287,6 +287,15 @@ impl Connection {
         self.read.buf.len()
     }
 
+    /// Free the input and output buffers if they hold nothing, so a
+    /// connection that goes idle after traffic costs no buffer memory (the
+    /// next input or send allocates again). Event-loop adapters serving many
+    /// mostly idle connections call this when they run out of input.
+    pub fn shrink_buffers(&mut self) {
+        self.read.shrink();
+        self.write.shrink();
+    }
+
     /// Remove and return all pending output at once (for callers that hand
     /// whole buffers to their transport).
     pub fn take_output(&mut self) -> BytesMut {

@@ -83,6 +83,13 @@ impl ReadState {
         self.spare = 0;
     }
 
+    pub(super) fn shrink(&mut self) {
+        self.drop_spare();
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+        }
+    }
+
     fn drop_spare(&mut self) {
         if self.spare > 0 {
             let len = self.buf.len() - self.spare;

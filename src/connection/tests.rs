@@ -583,6 +583,24 @@ mod limits {
     }
 
     #[test]
+    fn outgoing_frames_fit_our_own_frame_limit() {
+        let small = Config {
+            max_frame_size: 10,
+            max_message_size: 100,
+            ..Config::default()
+        };
+        let mut c = conn(Role::Client, small.clone());
+        c.send_binary(&[7; 25]).unwrap();
+        // Three frames (10 + 10 + 5) that a peer with the same limits accepts.
+        let wire = c.pending_output().to_vec();
+        let events = feed(&mut conn(Role::Server, small), &wire);
+        assert_eq!(
+            events,
+            vec![Ok(Event::Message(Message::binary(vec![7u8; 25])))]
+        );
+    }
+
+    #[test]
     fn backpressure_high_water_mark() {
         let config = Config {
             max_output_buffer: Some(100),
@@ -632,6 +650,26 @@ mod io_surface {
         let _ = s.read_buf(100);
         assert_eq!(s.poll_event().unwrap(), None);
         assert_eq!(s.buffered_input(), 0);
+    }
+
+    #[test]
+    fn shrink_buffers_keeps_partial_input_and_unsent_output() {
+        let mut s = server();
+        let wire = masked(0x81, b"split frame");
+        let _ = feed(&mut s, &wire[..5]);
+        s.send_text("queued").unwrap();
+        s.shrink_buffers();
+        assert_eq!(s.buffered_input(), 5);
+        assert_eq!(s.pending_output(), b"\x81\x06queued");
+        assert_eq!(feed(&mut s, &wire[5..]), vec![Ok(text("split frame"))]);
+        let n = s.pending_output().len();
+        s.advance_output(n);
+        // Empty buffers are dropped; the connection keeps working.
+        s.shrink_buffers();
+        assert_eq!(
+            feed(&mut s, &masked(0x81, b"again")),
+            vec![Ok(text("again"))]
+        );
     }
 
     #[test]

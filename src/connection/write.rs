@@ -48,6 +48,12 @@ impl WriteState {
         self.written_total += n as u64;
     }
 
+    pub(super) fn shrink(&mut self) {
+        if self.out.is_empty() {
+            self.out = BytesMut::new();
+        }
+    }
+
     pub(super) fn take(&mut self) -> BytesMut {
         let taken = self.out.split();
         self.written_total += taken.len() as u64;
@@ -171,7 +177,18 @@ impl Connection {
 
     fn push_message_frames(&mut self, kind: MessageKind, payload: &[u8], compressed: bool) {
         let first_op = data_opcode(kind);
-        let size = self.config.fragment_size.unwrap_or(usize::MAX).max(1);
+        // Never send a frame larger than we would accept ourselves: a
+        // compressed message can outgrow its input (incompressible data), so
+        // without this cap a 16 MiB message sent under permessage-deflate
+        // would reach a peer with the same (default) limits as a frame just
+        // over 16 MiB and be refused with 1009, although the message itself
+        // is well under `max_message_size`.
+        let size = self
+            .config
+            .fragment_size
+            .unwrap_or(usize::MAX)
+            .min(self.config.max_frame_size)
+            .max(1);
         if payload.len() <= size {
             let rng = &mut *self.rng;
             self.write

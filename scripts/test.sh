@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: lints, the no_std build, unit,
+# property and integration tests, Autobahn conformance in both modes,
+# interop with real peers, and a fuzzing smoke run.
+#
+#   scripts/test.sh            everything
+#   SKIP_INTEROP=1 SKIP_FUZZ=1 scripts/test.sh   just the Rust and Autobahn parts
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --all-targets --all-features -- -D warnings
+
+step "no_std core"
+cargo build --no-default-features
+
+step "docs"
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --all-features
+
+step "unit, property and integration tests"
+cargo test --all-features
+
+if [ -x autobahn/run.sh ] && [ -z "${SKIP_AUTOBAHN:-}" ]; then
+    step "Autobahn testsuite, both modes"
+    python3 -m unittest discover -s autobahn -p 'test_*.py'
+    autobahn/run.sh all
+fi
+
+if [ -x tests/interop/run.sh ] && [ -z "${SKIP_INTEROP:-}" ]; then
+    step "interop with browsers, Node ws and Python websockets"
+    tests/interop/run.sh
+fi
+
+if [ -x fuzz/run.sh ] && [ -z "${SKIP_FUZZ:-}" ]; then
+    if cargo +nightly --version >/dev/null 2>&1; then
+        step "fuzzing smoke run"
+        fuzz/run.sh "${FUZZ_SECONDS:-20}"
+    else
+        echo "nightly toolchain not found: fuzzing smoke run skipped"
+    fi
+fi
+
+step "all passed"

@@ -1,0 +1,72 @@
+//! The deadlines of many sockets, for one event loop.
+
+use super::{Transport, WebSocket};
+use ::mio::Token;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+/// The next deadline of every socket of an event loop, earliest first.
+///
+/// Tells the loop how long [`Poll::poll`](::mio::Poll::poll) may sleep
+/// ([`timeout`](Self::timeout)) and which sockets are due
+/// ([`next_expired`](Self::next_expired)). Deadlines only move later while
+/// input flows (keepalive restarts), so an entry is added only when a
+/// socket's deadline moves *earlier* than the one already held; a socket
+/// whose deadline moved later is woken at the old one, finds nothing due
+/// (a harmless no-op) and is scheduled again. That keeps about one entry per
+/// socket instead of one per read, and a busy socket costs no heap work.
+#[derive(Debug, Default)]
+pub struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, usize)>>,
+}
+
+impl Timers {
+    /// No deadlines.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Note `ws`'s next deadline under `token`. Call after every batch of
+    /// calls on a socket (and after [`WebSocket::handle_timeout`]).
+    pub fn schedule<S: Transport>(&mut self, token: Token, ws: &mut WebSocket<S>) {
+        let Some(deadline) = ws.poll_timeout() else {
+            return;
+        };
+        if ws.scheduled.map_or(true, |held| deadline < held) {
+            ws.scheduled = Some(deadline);
+            self.heap.push(Reverse((deadline, token.0)));
+        }
+    }
+
+    /// How long the loop may sleep before the earliest deadline (`None`:
+    /// no deadline, sleep until an event).
+    pub fn timeout(&self, now: Instant) -> Option<Duration> {
+        self.heap
+            .peek()
+            .map(|Reverse((at, _))| at.saturating_duration_since(now))
+    }
+
+    /// A token whose deadline has passed by `now`, removed from the set:
+    /// call its socket's [`handle_timeout`](WebSocket::handle_timeout), then
+    /// [`schedule`](Self::schedule) it again. The token's socket may be
+    /// gone or replaced; skip or handle it, both are harmless.
+    pub fn next_expired(&mut self, now: Instant) -> Option<Token> {
+        match self.heap.peek() {
+            Some(Reverse((at, _))) if *at <= now => {
+                self.heap.pop().map(|Reverse((_, token))| Token(token))
+            }
+            _ => None,
+        }
+    }
+
+    /// Entries held (including ones left by sockets whose deadline moved).
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Whether no deadline is held.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}

@@ -1,0 +1,38 @@
+//! What the mio adapter needs from a stream.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+
+/// A non-blocking byte stream the mio adapter can run a WebSocket over.
+///
+/// `Read + Write` that return `WouldBlock` instead of blocking, and a mio
+/// [`Source`](::mio::event::Source) to register for readiness. A TLS stream
+/// plugs in by implementing this for its wrapper (reads and writes go
+/// through the TLS session, registration through the inner socket).
+pub trait Transport: Read + Write + ::mio::event::Source {
+    /// Close the transport (RFC 6455 §7.1.1: the server closes TCP first).
+    /// The default does nothing; dropping the stream then closes it.
+    fn shutdown(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for ::mio::net::TcpStream {
+    fn shutdown(&mut self) -> io::Result<()> {
+        match ::mio::net::TcpStream::shutdown(self, Shutdown::Both) {
+            // Already gone on the peer's side: nothing left to close.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Transport for ::mio::net::UnixStream {
+    fn shutdown(&mut self) -> io::Result<()> {
+        match ::mio::net::UnixStream::shutdown(self, Shutdown::Both) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        }
+    }
+}

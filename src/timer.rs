@@ -1,0 +1,327 @@
+//! Deadlines for one connection, without a clock: handshake timeout,
+//! keepalive ping, pong (idle) timeout and close timeout.
+//!
+//! [`Keepalive`] is sans-IO like the rest of the core. It never reads a
+//! clock; every call that needs the time is handed `now` by the caller, as
+//! any monotonic timestamp type ([`Timestamp`]): `std::time::Instant` in an
+//! event loop, or a `core::time::Duration` since some epoch in `no_std` code
+//! and in tests. The event loop asks [`poll_timeout`](Keepalive::poll_timeout)
+//! for the next deadline (to bound its wait), and calls
+//! [`handle_timeout`](Keepalive::handle_timeout) when it may have passed; a
+//! call before the deadline does nothing, so spurious wakeups are harmless.
+//!
+//! ```
+//! use core::time::Duration;
+//! use rfc6455::timer::{Keepalive, Timeout, TimerAction, Timeouts};
+//!
+//! let secs = Duration::from_secs;
+//! let mut timer = Keepalive::new(Timeouts::default(), secs(0));
+//! timer.opened(secs(1));
+//! // 20 s of silence: send a ping.
+//! assert_eq!(timer.poll_timeout(), Some(secs(21)));
+//! assert_eq!(timer.handle_timeout(secs(21)), Some(TimerAction::SendPing));
+//! // No answer within 20 s: give up on the peer.
+//! assert_eq!(timer.handle_timeout(secs(41)), Some(TimerAction::Expired(Timeout::Pong)));
+//! assert_eq!(timer.poll_timeout(), None);
+//! ```
+
+use core::ops::Add;
+use core::time::Duration;
+
+/// A point on the caller's monotonic clock.
+///
+/// Implemented for every `Copy + Ord` type that a [`Duration`] can be added
+/// to, which covers `std::time::Instant` and `Duration` itself.
+pub trait Timestamp: Copy + Ord + Add<Duration, Output = Self> {}
+
+impl<T: Copy + Ord + Add<Duration, Output = T>> Timestamp for T {}
+
+/// How long to wait for what; `None` turns a timeout off.
+///
+/// The defaults follow what mature servers ship with: a peer that says
+/// nothing for 20 s is pinged and given 20 s more to show it is alive, a
+/// handshake must be done within 10 s (so slowloris connections that trickle
+/// a request byte by byte cannot pile up), and a close handshake within 5 s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the connection's start until its opening handshake is complete.
+    pub handshake: Option<Duration>,
+    /// Silence from the peer after which a ping is sent (keepalive).
+    pub ping_after: Option<Duration>,
+    /// Silence after that ping after which the peer is given up on.
+    pub pong: Option<Duration>,
+    /// From starting (or answering) the close handshake until the transport
+    /// must be closed, whether or not the peer finished its part.
+    pub close: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            handshake: Some(Duration::from_secs(10)),
+            ping_after: Some(Duration::from_secs(20)),
+            pong: Some(Duration::from_secs(20)),
+            close: Some(Duration::from_secs(5)),
+        }
+    }
+}
+
+impl Timeouts {
+    /// No deadlines at all.
+    pub const fn none() -> Self {
+        Timeouts {
+            handshake: None,
+            ping_after: None,
+            pong: None,
+            close: None,
+        }
+    }
+}
+
+/// Which deadline passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timeout {
+    /// The opening handshake took too long.
+    Handshake,
+    /// The peer stayed silent after a keepalive ping.
+    Pong,
+    /// The close handshake or the final flush took too long.
+    Close,
+}
+
+/// What the caller must do now that a deadline passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerAction {
+    /// Send a ping: the peer has been silent for [`Timeouts::ping_after`].
+    SendPing,
+    /// Give up: close the transport without waiting any longer. The timer
+    /// has no more deadlines.
+    Expired(Timeout),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Phase<T> {
+    Handshake {
+        started: T,
+    },
+    Open {
+        /// When input last arrived (or the connection opened).
+        last_input: T,
+        /// When the unanswered keepalive ping went out.
+        ping_sent: Option<T>,
+    },
+    Closing {
+        started: T,
+    },
+    Done,
+}
+
+/// The deadlines of one connection, driven by the caller's clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Keepalive<T> {
+    timeouts: Timeouts,
+    phase: Phase<T>,
+}
+
+impl<T: Timestamp> Keepalive<T> {
+    /// A timer for a connection whose opening handshake starts at `now`.
+    pub fn new(timeouts: Timeouts, now: T) -> Self {
+        Keepalive {
+            timeouts,
+            phase: Phase::Handshake { started: now },
+        }
+    }
+
+    /// The configured timeouts.
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// The opening handshake completed at `now`: keepalive starts.
+    pub fn opened(&mut self, now: T) {
+        if let Phase::Handshake { .. } = self.phase {
+            self.phase = Phase::Open {
+                last_input: now,
+                ping_sent: None,
+            };
+        }
+    }
+
+    /// Input arrived at `now`. Any input, not only a pong, shows the peer
+    /// is alive (a peer busy sending a large message may legitimately
+    /// answer our ping late, RFC 6455 §5.5.2 asks only "as soon as is
+    /// practical"), so it restarts the silence count and clears the ping.
+    pub fn received(&mut self, now: T) {
+        if let Phase::Open { .. } = self.phase {
+            self.phase = Phase::Open {
+                last_input: now,
+                ping_sent: None,
+            };
+        }
+    }
+
+    /// The close handshake started at `now` (either side), or the
+    /// connection failed and only its last bytes remain to be written.
+    /// Idempotent: the first call sets the deadline.
+    pub fn closing(&mut self, now: T) {
+        match self.phase {
+            Phase::Closing { .. } | Phase::Done => {}
+            _ => self.phase = Phase::Closing { started: now },
+        }
+    }
+
+    /// The connection is over; no more deadlines.
+    pub fn finished(&mut self) {
+        self.phase = Phase::Done;
+    }
+
+    /// Whether the timer has stopped (a deadline expired, or
+    /// [`finished`](Self::finished) was called).
+    pub fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    /// The next deadline, if any: the latest time to call
+    /// [`handle_timeout`](Self::handle_timeout).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<T> {
+        let t = &self.timeouts;
+        match self.phase {
+            Phase::Handshake { started } => t.handshake.map(|d| started + d),
+            Phase::Open {
+                ping_sent: Some(sent),
+                ..
+            } => t.pong.map(|d| sent + d),
+            Phase::Open { last_input, .. } => t.ping_after.map(|d| last_input + d),
+            Phase::Closing { started } => t.close.map(|d| started + d),
+            Phase::Done => None,
+        }
+    }
+
+    /// Act on the deadline if it has passed by `now`; before it, nothing
+    /// happens and `None` is returned.
+    #[must_use = "a passed deadline asks for a ping or for closing the transport"]
+    pub fn handle_timeout(&mut self, now: T) -> Option<TimerAction> {
+        let deadline = self.poll_timeout()?;
+        if now < deadline {
+            return None;
+        }
+        match self.phase {
+            Phase::Open {
+                ping_sent: None, ..
+            } => {
+                // Without a pong timeout the ping is only a keepalive for
+                // middleboxes: count silence again from now.
+                self.phase = Phase::Open {
+                    last_input: now,
+                    ping_sent: self.timeouts.pong.map(|_| now),
+                };
+                Some(TimerAction::SendPing)
+            }
+            Phase::Open { .. } => self.expire(Timeout::Pong),
+            Phase::Handshake { .. } => self.expire(Timeout::Handshake),
+            Phase::Closing { .. } => self.expire(Timeout::Close),
+            Phase::Done => None,
+        }
+    }
+
+    fn expire(&mut self, why: Timeout) -> Option<TimerAction> {
+        self.phase = Phase::Done;
+        Some(TimerAction::Expired(why))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn short() -> Timeouts {
+        Timeouts {
+            handshake: Some(ms(100)),
+            ping_after: Some(ms(100)),
+            pong: Some(ms(50)),
+            close: Some(ms(30)),
+        }
+    }
+
+    #[test]
+    fn handshake_deadline_expires_unless_opened() {
+        let mut t = Keepalive::new(short(), ms(0));
+        assert_eq!(t.poll_timeout(), Some(ms(100)));
+        assert_eq!(t.handle_timeout(ms(99)), None, "early call is a no-op");
+        assert_eq!(
+            t.handle_timeout(ms(100)),
+            Some(TimerAction::Expired(Timeout::Handshake))
+        );
+        assert!(t.is_finished());
+        assert_eq!(t.handle_timeout(ms(1000)), None);
+    }
+
+    #[test]
+    fn input_postpones_the_ping_and_answers_it() {
+        let mut t = Keepalive::new(short(), ms(0));
+        t.opened(ms(10));
+        t.received(ms(60));
+        assert_eq!(t.poll_timeout(), Some(ms(160)));
+        assert_eq!(t.handle_timeout(ms(160)), Some(TimerAction::SendPing));
+        assert_eq!(t.poll_timeout(), Some(ms(210)));
+        t.received(ms(200));
+        assert_eq!(t.poll_timeout(), Some(ms(300)));
+        assert_eq!(t.handle_timeout(ms(250)), None);
+    }
+
+    #[test]
+    fn silence_after_ping_expires() {
+        let mut t = Keepalive::new(short(), ms(0));
+        t.opened(ms(0));
+        assert_eq!(t.handle_timeout(ms(100)), Some(TimerAction::SendPing));
+        assert_eq!(
+            t.handle_timeout(ms(150)),
+            Some(TimerAction::Expired(Timeout::Pong))
+        );
+    }
+
+    #[test]
+    fn ping_without_pong_timeout_repeats() {
+        let mut t = Keepalive::new(
+            Timeouts {
+                pong: None,
+                ..short()
+            },
+            ms(0),
+        );
+        t.opened(ms(0));
+        assert_eq!(t.handle_timeout(ms(100)), Some(TimerAction::SendPing));
+        assert_eq!(t.poll_timeout(), Some(ms(200)));
+        assert_eq!(t.handle_timeout(ms(200)), Some(TimerAction::SendPing));
+    }
+
+    #[test]
+    fn closing_replaces_keepalive_and_is_idempotent() {
+        let mut t = Keepalive::new(short(), ms(0));
+        t.opened(ms(0));
+        t.closing(ms(20));
+        t.closing(ms(40));
+        t.received(ms(45));
+        assert_eq!(t.poll_timeout(), Some(ms(50)));
+        assert_eq!(
+            t.handle_timeout(ms(50)),
+            Some(TimerAction::Expired(Timeout::Close))
+        );
+    }
+
+    #[test]
+    fn everything_off_means_no_deadline() {
+        let mut t = Keepalive::new(Timeouts::none(), ms(0));
+        assert_eq!(t.poll_timeout(), None);
+        t.opened(ms(0));
+        assert_eq!(t.poll_timeout(), None);
+        t.closing(ms(0));
+        assert_eq!(t.poll_timeout(), None);
+        assert_eq!(t.handle_timeout(ms(u32::MAX.into())), None);
+    }
+}

@@ -1,0 +1,140 @@
+//! The example programs, run as subprocesses against loopback peers.
+//!
+//! `cargo test` builds the examples, into `target/<profile>/examples/`,
+//! next to the `deps/` folder this test binary runs from.
+
+mod common;
+
+use common::{connect, join, spawn_echo_server, TIMEOUT};
+use rfc6455::{CloseCode, Message};
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The path of a built example program.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test binary> -> target/<profile>/examples/<name>
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --examples`",
+        path.display()
+    );
+    path
+}
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+struct KillOnDrop(Option<Child>);
+
+impl KillOnDrop {
+    fn spawn(command: &mut Command) -> Self {
+        KillOnDrop(Some(command.spawn().expect("start the example")))
+    }
+
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("the child is still ours")
+    }
+
+    /// Wait within [`TIMEOUT`] for the child to exit; its output. (Its
+    /// output is small, so it cannot block on a full pipe meanwhile.)
+    fn output(mut self) -> Output {
+        let deadline = Instant::now() + TIMEOUT;
+        while self.child().try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "the example did not exit in time"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+        let child = self.0.take().unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn client_example_echoes_stdin_lines() {
+    let (url, server) = spawn_echo_server(1);
+    let mut client = KillOnDrop::spawn(
+        Command::new(example("client"))
+            .arg(&url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    // Dropping stdin after the lines is the end of input: the client closes.
+    let mut stdin = client.child().stdin.take().unwrap();
+    stdin.write_all(b"a\nb\n").unwrap();
+    drop(stdin);
+    let output = client.output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "a\nb\n",
+        "stderr: {stderr}"
+    );
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr: {stderr}",
+        output.status
+    );
+    assert_eq!(join(server), vec![2]);
+}
+
+#[test]
+fn echo_server_example_serves_a_blocking_client() {
+    // A free port: bind to port 0, note the port, release it for the child.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let _server = KillOnDrop::spawn(
+        Command::new(example("echo-server"))
+            .arg(addr.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let url = format!("ws://{addr}/");
+    let deadline = Instant::now() + TIMEOUT;
+    let mut ws = loop {
+        match rfc6455::blocking::connect(&url) {
+            Ok(ws) => break ws,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "echo-server never listened: {e}");
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    ws.get_mut().set_read_timeout(Some(TIMEOUT)).unwrap();
+    for message in [
+        Message::text("ping?"),
+        Message::binary(vec![0u8, 1, 2]),
+        Message::text(""),
+    ] {
+        ws.send(message.clone()).unwrap();
+        assert_eq!(ws.read().unwrap(), message);
+    }
+    let echo = ws.close_and_wait(CloseCode(4000), "bye").unwrap();
+    assert_eq!(echo.map(|frame| frame.code), Some(CloseCode(4000)));
+    // A second client on the same server works too.
+    let mut again = connect(&url);
+    again.send(Message::text("second")).unwrap();
+    assert_eq!(again.read().unwrap(), Message::text("second"));
+    again.close_and_wait(CloseCode::NORMAL, "").unwrap();
+}

@@ -1,0 +1,142 @@
+"""Python `websockets` client against one of our servers.
+
+    python py-client.py URL [--basic]
+
+The server must echo, select `echo` when offered, echo close codes, and
+(unless --basic) close with CODE and TEXT after the first echo when asked
+with `?close=CODE&reason=TEXT`; permessage-deflate must be negotiated.
+Prints TAP lines (`ok - ...` / `not ok - ...`) and exits 1 on any failure.
+"""
+
+import sys
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+URL = sys.argv[1]
+BASIC = "--basic" in sys.argv[2:]
+TIMEOUT = 20
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, fn):
+    try:
+        fn()
+    except Exception as error:  # noqa: BLE001 - every failure is reported
+        results["failed"] += 1
+        print(f"not ok - {name}: {type(error).__name__}: {error}", flush=True)
+    else:
+        results["passed"] += 1
+        print(f"ok - {name}", flush=True)
+
+
+def open_ws(subprotocols=None, compression="deflate", query=""):
+    return connect(
+        URL + query,
+        subprotocols=subprotocols,
+        compression=compression,
+        max_size=64 << 20,
+        open_timeout=TIMEOUT,
+        close_timeout=TIMEOUT,
+    )
+
+
+def noise(n):
+    """Bytes that do not compress (xorshift, fixed seed)."""
+    out = bytearray(n)
+    x = 0x2545F491
+    for i in range(n):
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        out[i] = x & 0xFF
+    return bytes(out)
+
+
+def big_text(n):
+    """Exactly n bytes of UTF-8 with multi-byte characters in it."""
+    unit = "WebSocket ✓ 1 MiB of text. "
+    data = (unit * (n // len(unit.encode()) + 2)).encode()[:n]
+    text = data.decode("utf-8", errors="ignore")
+    return text + "." * (n - len(text.encode()))
+
+
+def expect(actual, wanted, what):
+    if actual != wanted:
+        raise AssertionError(f"{what}: got {actual!r:.80}, expected {wanted!r:.80}")
+
+
+def echo(ws, payload):
+    ws.send(payload)
+    reply = ws.recv(timeout=TIMEOUT)
+    expect(type(reply), type(payload), "kind")
+    if reply != payload:
+        raise AssertionError(f"payload differs ({len(payload)} sent, {len(reply)} back)")
+
+
+def extensions(ws):
+    return ws.response.headers.get("Sec-WebSocket-Extensions", "")
+
+
+def ping(ws):
+    payload = b"interop-ping \x00\xff"
+    if not ws.ping(payload).wait(TIMEOUT):
+        raise AssertionError("no pong with the ping's payload")
+
+
+def client_close(ws):
+    ws.close(4001, "client-bye")
+    expect(ws.close_code, 4001, "close code echoed")
+
+
+def no_common_protocol():
+    with open_ws(["nope"]) as ws:
+        expect(ws.subprotocol, None, "subprotocol")
+
+
+def no_deflate():
+    with open_ws(compression=None) as ws:
+        expect(extensions(ws), "", "extensions")
+        echo(ws, "x" * 4096)
+
+
+def server_close():
+    with open_ws(query="?close=4002&reason=server-bye") as ws:
+        echo(ws, "last words")
+        try:
+            message = ws.recv(timeout=TIMEOUT)
+        except ConnectionClosed as closed:
+            expect((closed.rcvd.code, closed.rcvd.reason), (4002, "server-bye"), "close")
+        else:
+            raise AssertionError(f"expected the close, got {message!r:.80}")
+
+
+
+def run_session(ws):
+    check("subprotocol echo selected", lambda: expect(ws.subprotocol, "echo", "subprotocol"))
+    check(
+        "permessage-deflate negotiated",
+        lambda: expect(extensions(ws).startswith("permessage-deflate"), True, extensions(ws)),
+    )
+    check("text echo", lambda: echo(ws, "Hello, interop!"))
+    check("unicode text echo", lambda: echo(ws, "héllo wörld — 你好, мир 🌍🚀 ∑"))
+    check("binary echo (all 256 byte values)", lambda: echo(ws, bytes(range(256))))
+    check("1 MiB text echo", lambda: echo(ws, big_text(1 << 20)))
+    check("1 MiB binary echo", lambda: echo(ws, noise(1 << 20)))
+    check("ping answered with pong", lambda: ping(ws))
+    check("client close 4001 echoed", lambda: client_close(ws))
+
+
+
+def main():
+    with open_ws(["nope", "echo"]) as ws:
+        run_session(ws)
+    check("no subprotocol when none match", no_common_protocol)
+    check("no deflate when not offered", no_deflate)
+    if not BASIC:
+        check("server close 4002 with reason seen", server_close)
+    print(f"# {results['passed']} passed, {results['failed']} failed", flush=True)
+    sys.exit(1 if results["failed"] else 0)
+
+
+main()

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Interop with real peers: headless Chromium, Node `ws`, Python `websockets`.
+#
+#   tests/interop/run.sh
+#
+# Installs what is missing (Debian's chromium through apt-get when run as
+# root; the npm packages pinned in package.json into tests/interop/node_modules;
+# the PyPI packages pinned in requirements.txt into a venv under
+# target/interop), so a second run installs nothing. Builds the examples,
+# starts every server on 127.0.0.1 on a port the OS picks, runs each
+# scenario with a time limit, and stops every process it started when it
+# exits. A missing peer is a failure, never a skip. Ends with one line
+# `interop: N passed, M failed` and exits non-zero if anything failed.
+#
+# CHROMIUM overrides the browser binary (default: chromium on PATH).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cache="$root/target/interop"
+logs="$cache/logs"
+examples="$root/target/debug/examples"
+mkdir -p "$logs"
+
+pids=()
+stop_all() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap stop_all EXIT
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'interop: %s\n' "$*" >&2; exit 1; }
+
+# --- peers ------------------------------------------------------------------
+
+install_chromium() {
+    CHROMIUM=${CHROMIUM:-$(command -v chromium || true)}
+    if [ -z "$CHROMIUM" ]; then
+        [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
+            die "chromium is missing and cannot be installed (needs root and apt-get)"
+        say "installing chromium"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq chromium >"$logs/apt.log" 2>&1 || {
+            tail -n 20 "$logs/apt.log"
+            die "apt-get install chromium failed"
+        }
+        CHROMIUM=$(command -v chromium) || die "chromium not on PATH after install"
+    fi
+    export CHROMIUM
+}
+
+# Prints the installed version of an npm package, or nothing.
+npm_version() {
+    node -e "try { process.stdout.write(require('$here/node_modules/$1/package.json').version) } catch {}"
+}
+
+install_node_packages() {
+    command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed"
+    local pkg want ok=1
+    for pkg in ws playwright-core; do
+        want=$(node -p "require('$here/package.json').dependencies['$pkg']")
+        [ "$(npm_version "$pkg")" = "$want" ] || ok=0
+    done
+    if [ "$ok" = 0 ]; then
+        say "installing npm packages"
+        (cd "$here" && npm install --no-audit --no-fund --loglevel=error) ||
+            die "npm install failed"
+    fi
+}
+
+install_python_packages() {
+    local venv="$cache/venv"
+    if ! cmp -s "$here/requirements.txt" "$venv/.installed-requirements.txt"; then
+        say "installing Python packages"
+        rm -rf "$venv"
+        python3 -m venv "$venv" || die "python3 -m venv failed"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" ||
+            die "pip install failed"
+        cp "$here/requirements.txt" "$venv/.installed-requirements.txt"
+    fi
+    PYTHON="$venv/bin/python"
+}
+
+# --- servers ----------------------------------------------------------------
+
+# start NAME COMMAND...: run a server whose output names the address it
+# listens on ("listening on ws://127.0.0.1:PORT" or http://...), and set
+# $addr to that address once it accepts connections.
+start() {
+    local name=$1 log="$logs/$1.log" i
+    shift
+    "$@" >"$log" 2>&1 &
+    pids+=($!)
+    addr=
+    for i in $(seq 1 300); do
+        addr=$(grep -o 'listening on [a-z]*://127\.0\.0\.1:[0-9]*' "$log" | head -n 1 | sed 's|.*://||') || true
+        [ -n "$addr" ] && (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null && return 0
+        kill -0 "${pids[-1]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$log" >&2
+    die "$name did not start"
+}
+
+# --- scenarios --------------------------------------------------------------
+
+passed=0
+failed=0
+summary=()
+
+# suite PEER DIRECTION COMMAND...: run one scenario script (time-limited),
+# count its TAP lines; a script that fails without saying why counts as one
+# failure.
+suite() {
+    local peer=$1 direction=$2 out="$logs/suite.out" status=0 ok bad
+    shift 2
+    say "$peer: $direction"
+    timeout 300 "$@" 2>&1 | tee "$out" || status=$?
+    ok=$(grep -c '^ok ' "$out" || true)
+    bad=$(grep -c '^not ok ' "$out" || true)
+    if [ "$status" != 0 ] && [ "$bad" = 0 ]; then
+        echo "not ok - $peer ($direction) exited with status $status"
+        bad=1
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    summary+=("$(printf '%-28s %-34s %3d passed %3d failed' "$peer" "$direction" "$ok" "$bad")")
+}
+
+install_chromium
+install_node_packages
+install_python_packages
+
+say "building examples"
+examples_to_build=(--example echo-server --example chat --example interop-client)
+mio_server=
+if [ -f "$root/examples/mio-echo-server.rs" ]; then
+    mio_server=1
+    examples_to_build+=(--example mio-echo-server)
+fi
+(cd "$root" && cargo build --quiet --all-features "${examples_to_build[@]}")
+
+start echo-server "$examples/echo-server" 127.0.0.1:0
+echo_addr=$addr
+start chat "$examples/chat" 127.0.0.1:0
+chat_addr=$addr
+start node-ws-server node "$here/node-server.js"
+node_addr=$addr
+start py-websockets-server "$PYTHON" "$here/py-server.py"
+py_addr=$addr
+
+ws_version=$(npm_version ws)
+pw_version=$(npm_version playwright-core)
+websockets_version=$("$PYTHON" -c 'import websockets; print(websockets.__version__)')
+chromium_version=$("$CHROMIUM" --version 2>/dev/null | awk 'NR == 1 { print $2 }')
+
+suite "Chromium $chromium_version" "browser -> echo-server, chat" \
+    node "$here/browser.js" "ws://$echo_addr/" "http://$chat_addr/"
+suite "Node ws $ws_version" "ws client -> echo-server" \
+    node "$here/node-client.js" "ws://$echo_addr/"
+suite "Python websockets $websockets_version" "websockets client -> echo-server" \
+    "$PYTHON" "$here/py-client.py" "ws://$echo_addr/"
+suite "Node ws $ws_version" "interop-client -> ws server" \
+    "$examples/interop-client" "ws://$node_addr/"
+suite "Python websockets $websockets_version" "interop-client -> websockets server" \
+    "$examples/interop-client" "ws://$py_addr/"
+
+if [ -n "$mio_server" ]; then
+    # The mio server is a plain echo server: no close-on-request hook.
+    mio_port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$examples/mio-echo-server" "127.0.0.1:$mio_port" >"$logs/mio-echo-server.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 300); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$mio_port") 2>/dev/null && break
+        sleep 0.1
+    done
+    suite "Node ws $ws_version" "ws client -> mio-echo-server" \
+        node "$here/node-client.js" "ws://127.0.0.1:$mio_port/" --basic
+    suite "Python websockets $websockets_version" "websockets client -> mio-echo-server" \
+        "$PYTHON" "$here/py-client.py" "ws://127.0.0.1:$mio_port/" --basic
+else
+    say "examples/mio-echo-server.rs does not exist yet: the mio server is not tested"
+fi
+
+say "summary (playwright-core $pw_version)"
+printf '%s\n' "${summary[@]}"
+echo "interop: $passed passed, $failed failed"
+[ "$failed" = 0 ]
