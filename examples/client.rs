@@ -132,31 +132,18 @@ fn is_timeout(e: &std::io::Error) -> bool {
 #[cfg(feature = "rustls")]
 fn connect_trusting(url: &str, ca: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
     use rfc6455::rustls::pki_types::{pem::PemObject, CertificateDer};
-    use rfc6455::rustls::RootCertStore;
     let invalid = |e: &dyn std::fmt::Display| {
         Error::Io(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("{ca}: {e}"),
         ))
     };
-    let mut roots = RootCertStore::empty();
+    let mut roots = rfc6455::rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca).map_err(|e| invalid(&e))? {
         roots.add(cert.map_err(|e| invalid(&e))?)?;
     }
-    // Start from the crate's defaults (provider, ALPN), swapping the roots.
-    let defaults = blocking::default_tls_config();
-    let mut tls =
-        rfc6455::rustls::ClientConfig::builder_with_provider(defaults.crypto_provider().clone())
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-    tls.alpn_protocols = defaults.alpn_protocols.clone();
-    blocking::connect_tls(
-        url,
-        std::sync::Arc::new(tls),
-        Default::default(),
-        Default::default(),
-    )
+    let tls = blocking::tls_config_with_roots(roots);
+    blocking::connect_tls(url, tls, Default::default(), Default::default())
 }
 
 #[cfg(not(feature = "rustls"))]

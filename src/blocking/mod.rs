@@ -31,7 +31,8 @@ pub use handshake::{accept, accept_with, client, connect, connect_with, Rejectio
 pub use stream::MaybeTlsStream;
 #[cfg(feature = "rustls")]
 pub use tls::{
-    accept_tls, accept_tls_with, connect_tls, default_tls_config, TlsClientStream, TlsServerStream,
+    accept_tls, accept_tls_with, connect_tls, default_tls_config, tls_config_with_roots,
+    TlsClientStream, TlsServerStream,
 };
 pub use transport::Transport;
 

@@ -40,22 +40,27 @@ pub fn default_tls_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let roots = RootCertStore {
+            tls_config_with_roots(RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            // The provider is named rather than taken from the process
-            // default, which is ambiguous when another crate in the build
-            // enables a second provider.
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let mut config = ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("ring's default provider supports TLS 1.2 and 1.3")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            config.alpn_protocols = vec![HTTP_1_1.to_vec()];
-            Arc::new(config)
+            })
         })
         .clone()
+}
+
+/// The [`default_tls_config`] with `roots` trusted instead of the Mozilla
+/// roots: for servers whose certificates a private CA signs.
+pub fn tls_config_with_roots(roots: RootCertStore) -> Arc<ClientConfig> {
+    // The provider is named rather than taken from the process default,
+    // which is ambiguous when another crate in the build enables a second
+    // provider.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring's default provider supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![HTTP_1_1.to_vec()];
+    Arc::new(config)
 }
 
 /// Connect with your own TLS configuration: custom roots, client
@@ -67,18 +72,14 @@ pub fn default_tls_config() -> Arc<ClientConfig> {
 ///
 /// ```no_run
 /// use rfc6455::blocking;
-/// use rfc6455::rustls::{ClientConfig, RootCertStore};
-/// use std::sync::Arc;
-/// # fn ca_certificate() -> rfc6455::rustls::pki_types::CertificateDer<'static> { unimplemented!() }
+/// use rfc6455::rustls::pki_types::{pem::PemObject, CertificateDer};
+/// use rfc6455::rustls::RootCertStore;
 ///
 /// let mut roots = RootCertStore::empty();
-/// roots.add(ca_certificate())?;
-/// let tls = ClientConfig::builder()
-///     .with_root_certificates(roots)
-///     .with_no_client_auth();
+/// roots.add(CertificateDer::from_pem_file("ca.pem").expect("a PEM certificate"))?;
 /// let ws = blocking::connect_tls(
 ///     "wss://internal.example:8443/feed",
-///     Arc::new(tls),
+///     blocking::tls_config_with_roots(roots),
 ///     Default::default(),
 ///     Default::default(),
 /// )?;

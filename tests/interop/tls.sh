@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# wss:// interop with real peers over loopback:
+#
+#   tests/interop/tls.sh
+#
+# - Python `websockets` (tests/interop/py-client.py) against our TLS
+#   echo-server, trusting the test CA through SSL_CERT_FILE;
+# - our interop-client (--ca) against a Node `ws` server on https
+#   (tests/interop/node-server.js with TLS_CERT/TLS_KEY);
+# - headless Chromium (playwright-core driving the system chromium) against
+#   our TLS echo-server, the certificate accepted by its public-key hash;
+# - our client with the bundled web roots refusing the test certificate.
+#
+# The certificates (a CA and a leaf for localhost and 127.0.0.1) are made
+# here with the openssl CLI, under target/interop-tls. Peers are the pinned
+# ones of tests/interop (package.json, requirements.txt), installed there as
+# run.sh installs them. Every process started here is stopped by PID on exit.
+# Ends with `interop-tls: N passed, M failed`; exits non-zero on a failure.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work="$root/target/interop-tls"
+logs="$work/logs"
+examples="$root/target/debug/examples"
+mkdir -p "$logs"
+
+pids=()
+stop_all() {
+    local pid
+    for pid in "${pids[@]+"${pids[@]}"}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_all EXIT
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'interop-tls: %s\n' "$*" >&2; exit 1; }
+
+# --- peers ------------------------------------------------------------------
+
+CHROMIUM=${CHROMIUM:-$(command -v chromium || true)}
+if [ -z "$CHROMIUM" ]; then
+    [ "$(id -u)" = 0 ] || die "chromium is missing (apt-get install chromium)"
+    say "installing chromium"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >"$logs/apt.log" 2>&1 ||
+        die "apt-get install chromium failed (see $logs/apt.log)"
+    CHROMIUM=$(command -v chromium)
+fi
+export CHROMIUM
+
+command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed"
+installed=$(cd "$here" && node -e '
+  const want = require("./package.json").dependencies;
+  const ok = Object.keys(want).every((name) => {
+    try { return require(`./node_modules/${name}/package.json`).version === want[name]; } catch { return false; }
+  });
+  process.stdout.write(ok ? "yes" : "no");')
+if [ "$installed" != yes ]; then
+    say "installing npm packages"
+    (cd "$here" && npm install --no-audit --no-fund --loglevel=error) || die "npm install failed"
+fi
+
+venv="$root/target/interop/venv"
+if ! cmp -s "$here/requirements.txt" "$venv/.installed-requirements.txt"; then
+    say "installing Python packages"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" ||
+        die "pip install failed"
+    cp "$here/requirements.txt" "$venv/.installed-requirements.txt"
+fi
+PYTHON="$venv/bin/python"
+
+# --- certificates -----------------------------------------------------------
+
+say "making test certificates"
+certs="$work/certs"
+rm -rf "$certs"
+mkdir -p "$certs"
+(
+    cd "$certs"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout ca.key -out ca.pem -days 2 -subj "/CN=rfc6455 interop test CA" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout key.pem -out leaf.csr -subj "/CN=localhost" 2>/dev/null
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+        "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >leaf.ext
+    openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+        -days 2 -extfile leaf.ext -out cert.pem 2>/dev/null
+) || die "openssl could not make the certificates"
+spki=$(openssl x509 -in "$certs/cert.pem" -pubkey -noout |
+    openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+
+# --- servers ----------------------------------------------------------------
+
+say "building examples"
+(cd "$root" && cargo build --quiet --all-features --example echo-server --example interop-client --example client)
+
+# start NAME COMMAND...: run a server that prints "listening on
+# wss://127.0.0.1:PORT"; sets $addr once it accepts connections.
+start() {
+    local name=$1 log="$logs/$1.log" i
+    shift
+    "$@" >"$log" 2>&1 &
+    pids+=($!)
+    addr=
+    for i in $(seq 1 300); do
+        addr=$(grep -o 'listening on wss://127\.0\.0\.1:[0-9]*' "$log" | head -n 1 | sed 's|.*://||') || true
+        [ -n "$addr" ] && (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null && return 0
+        kill -0 "${pids[-1]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$log" >&2
+    die "$name did not start"
+}
+
+start echo-server "$examples/echo-server" 127.0.0.1:0 --tls "$certs/cert.pem" "$certs/key.pem"
+echo_port=${addr#*:}
+TLS_CERT="$certs/cert.pem" TLS_KEY="$certs/key.pem" start node-ws-server node "$here/node-server.js"
+node_port=${addr#*:}
+
+# --- scenarios --------------------------------------------------------------
+
+passed=0
+failed=0
+summary=()
+
+# suite PEER DIRECTION COMMAND...: one scenario script, time-limited; counts
+# its TAP lines (a silent failure counts as one).
+suite() {
+    local peer=$1 direction=$2 out="$logs/suite.out" status=0 ok bad
+    shift 2
+    say "$peer: $direction"
+    if [ "$(type -t "$1")" = function ]; then
+        "$@" 2>&1 | tee "$out" || status=$?
+    else
+        timeout 180 "$@" 2>&1 | tee "$out" || status=$?
+    fi
+    ok=$(grep -c '^ok ' "$out" || true)
+    bad=$(grep -c '^not ok ' "$out" || true)
+    if [ "$status" != 0 ] && [ "$bad" = 0 ]; then
+        echo "not ok - $peer ($direction) exited with status $status"
+        bad=1
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    summary+=("$(printf '%-30s %-40s %3d passed %3d failed' "$peer" "$direction" "$ok" "$bad")")
+}
+
+# Our client, trusting only the bundled web roots, must refuse the test CA
+# with a TLS error naming the unknown issuer.
+refuses_test_ca() {
+    local out
+    if out=$(echo hi | timeout 30 "$examples/client" "wss://localhost:$node_port/" 2>&1); then
+        echo "not ok - connected to a server whose CA is not a web root"
+    elif grep -q 'TLS error.*UnknownIssuer' <<<"$out"; then
+        echo "ok - bundled web roots refuse the test CA: ${out##*: }"
+    else
+        echo "not ok - expected an unknown-issuer TLS error, got: $out"
+    fi
+}
+
+ws_version=$(cd "$here" && node -p 'require("./node_modules/ws/package.json").version')
+websockets_version=$("$PYTHON" -c 'import websockets; print(websockets.__version__)')
+chromium_version=$("$CHROMIUM" --version 2>/dev/null | awk 'NR == 1 { print $2 }')
+
+suite "Python websockets $websockets_version" "websockets client -> echo-server --tls" \
+    env SSL_CERT_FILE="$certs/ca.pem" "$PYTHON" "$here/py-client.py" "wss://localhost:$echo_port/"
+suite "Node ws $ws_version" "interop-client --ca -> ws on https" \
+    "$examples/interop-client" "wss://localhost:$node_port/" --ca "$certs/ca.pem"
+suite "Chromium $chromium_version" "browser -> echo-server --tls" \
+    node "$here/tls-browser.js" "wss://localhost:$echo_port/" "$spki"
+suite "rfc6455 client" "bundled roots -> ws on https" refuses_test_ca
+
+say "summary"
+printf '%s\n' "${summary[@]}"
+echo "interop-tls: $passed passed, $failed failed"
+[ "$failed" = 0 ]
