@@ -11,8 +11,8 @@
 #   our TLS echo-server, the certificate accepted by its public-key hash;
 # - our client with the bundled web roots refusing the test certificate.
 #
-# The certificates (a CA and a leaf for localhost and 127.0.0.1) are made
-# here with the openssl CLI, under target/interop-tls. Peers are the pinned
+# The certificates (a CA and a leaf for localhost and 127.0.0.1) are made by
+# tls-certs.sh with the openssl CLI, under target/interop-tls. Peers are the pinned
 # ones of tests/interop (package.json, requirements.txt), installed there as
 # run.sh installs them. Every process started here is stopped by PID on exit.
 # Ends with `interop-tls: N passed, M failed`; exits non-zero on a failure.
@@ -76,23 +76,8 @@ PYTHON="$venv/bin/python"
 
 say "making test certificates"
 certs="$work/certs"
-rm -rf "$certs"
-mkdir -p "$certs"
-(
-    cd "$certs"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-        -keyout ca.key -out ca.pem -days 2 -subj "/CN=rfc6455 interop test CA" \
-        -addext "basicConstraints=critical,CA:TRUE" \
-        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-        -keyout key.pem -out leaf.csr -subj "/CN=localhost" 2>/dev/null
-    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
-        "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >leaf.ext
-    openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-        -days 2 -extfile leaf.ext -out cert.pem 2>/dev/null
-) || die "openssl could not make the certificates"
-spki=$(openssl x509 -in "$certs/cert.pem" -pubkey -noout |
-    openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+"$here/tls-certs.sh" "$certs" || die "openssl could not make the certificates"
+spki=$(cat "$certs/spki.txt")
 
 # --- servers ----------------------------------------------------------------
 
