@@ -2,6 +2,8 @@
 //! here with rcgen, per test, so nothing is read from disk or the network.
 #![cfg(feature = "rustls")]
 
+mod common;
+
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -117,19 +119,9 @@ where
     (port, server)
 }
 
-/// Echo until the client closes; returns how many messages were echoed.
+/// The server side of most tests: echo until the client closes.
 fn echo(mut ws: WebSocket<TlsServerStream>) -> Result<usize, Error> {
-    let mut echoed = 0;
-    loop {
-        match ws.read() {
-            Ok(message) => {
-                ws.send(message)?;
-                echoed += 1;
-            }
-            Err(Error::Closed { clean: true, .. }) => return Ok(echoed),
-            Err(e) => return Err(e),
-        }
-    }
+    common::echo(&mut ws)
 }
 
 fn connect(url: &str, tls: Arc<ClientConfig>) -> Result<WebSocket<MaybeTlsStream>, Error> {

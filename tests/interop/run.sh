@@ -22,20 +22,9 @@ logs="$cache/logs"
 examples="$root/target/debug/examples"
 mkdir -p "$logs"
 
-pids=()
-stop_all() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-}
-trap stop_all EXIT
-
-say() { printf '\n== %s\n' "$*"; }
-die() { printf 'interop: %s\n' "$*" >&2; exit 1; }
+script_name=interop
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
 # --- peers ------------------------------------------------------------------
 
@@ -88,51 +77,7 @@ install_python_packages() {
     PYTHON="$venv/bin/python"
 }
 
-# --- servers ----------------------------------------------------------------
-
-# start NAME COMMAND...: run a server whose output names the address it
-# listens on ("listening on ws://127.0.0.1:PORT" or http://...), and set
-# $addr to that address once it accepts connections.
-start() {
-    local name=$1 log="$logs/$1.log" i
-    shift
-    "$@" >"$log" 2>&1 &
-    pids+=($!)
-    addr=
-    for i in $(seq 1 300); do
-        addr=$(grep -o 'listening on [a-z]*://127\.0\.0\.1:[0-9]*' "$log" | head -n 1 | sed 's|.*://||') || true
-        [ -n "$addr" ] && (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null && return 0
-        kill -0 "${pids[-1]}" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$log" >&2
-    die "$name did not start"
-}
-
 # --- scenarios --------------------------------------------------------------
-
-passed=0
-failed=0
-summary=()
-
-# suite PEER DIRECTION COMMAND...: run one scenario script (time-limited),
-# count its TAP lines; a script that fails without saying why counts as one
-# failure.
-suite() {
-    local peer=$1 direction=$2 out="$logs/suite.out" status=0 ok bad
-    shift 2
-    say "$peer: $direction"
-    timeout 300 "$@" 2>&1 | tee "$out" || status=$?
-    ok=$(grep -c '^ok ' "$out" || true)
-    bad=$(grep -c '^not ok ' "$out" || true)
-    if [ "$status" != 0 ] && [ "$bad" = 0 ]; then
-        echo "not ok - $peer ($direction) exited with status $status"
-        bad=1
-    fi
-    passed=$((passed + ok))
-    failed=$((failed + bad))
-    summary+=("$(printf '%-28s %-34s %3d passed %3d failed' "$peer" "$direction" "$ok" "$bad")")
-}
 
 install_chromium
 install_node_packages

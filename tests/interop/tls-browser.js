@@ -8,7 +8,8 @@
 // The page is about:blank; everything runs through the browser's own
 // WebSocket API. Prints TAP lines and exits 1 on any failure.
 const { chromium } = require('playwright-core');
-const { run } = require('./harness');
+const assert = require('assert');
+const { run, chromiumArgs } = require('./harness');
 
 const [url, spki] = process.argv.slice(2);
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -43,32 +44,22 @@ async function session({ url, timeoutMs }) {
   return Promise.race([limit, body()]);
 }
 
-function expectEqual(actual, wanted, what) {
-  const a = JSON.stringify(actual);
-  const w = JSON.stringify(wanted);
-  if (a !== w) throw new Error(`${what}: got ${a}, expected ${w}`);
-}
-
 run(async (check) => {
   const browser = await chromium.launch({
     executablePath,
     headless: true,
     timeout: 60000,
-    args: [
-      `--ignore-certificate-errors-spki-list=${spki}`,
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
+    args: [`--ignore-certificate-errors-spki-list=${spki}`, ...chromiumArgs],
   });
   try {
     console.log(`# ${await browser.version()}`);
     const page = await browser.newPage();
     const result = await page.evaluate(session, { url, timeoutMs: TIMEOUT });
-    await check('wss:// opens with the echo subprotocol', () => expectEqual(result.protocol, 'echo', 'ws.protocol'));
-    await check('text echo over TLS', () => expectEqual(result.text, 'héllo over TLS 🌍', 'text'));
-    await check('1 MiB binary echo over TLS', () => expectEqual(result.binary, true, '1 MiB binary'));
+    await check('wss:// opens with the echo subprotocol', () => assert.strictEqual(result.protocol, 'echo'));
+    await check('text echo over TLS', () => assert.strictEqual(result.text, 'héllo over TLS 🌍'));
+    await check('1 MiB binary echo over TLS', () => assert.strictEqual(result.binary, true));
     await check('close 4001 over TLS is clean', () =>
-      expectEqual(result.close, { code: 4001, reason: '', wasClean: true }, 'onclose'));
+      assert.deepStrictEqual(result.close, { code: 4001, reason: '', wasClean: true }));
   } finally {
     await browser.close();
   }

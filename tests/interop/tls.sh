@@ -25,16 +25,9 @@ logs="$work/logs"
 examples="$root/target/debug/examples"
 mkdir -p "$logs"
 
-pids=()
-stop_all() {
-    local pid
-    for pid in "${pids[@]+"${pids[@]}"}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap stop_all EXIT
-
-say() { printf '\n== %s\n' "$*"; }
-die() { printf 'interop-tls: %s\n' "$*" >&2; exit 1; }
+script_name=interop-tls
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
 # --- peers ------------------------------------------------------------------
 
@@ -84,56 +77,12 @@ spki=$(cat "$certs/spki.txt")
 say "building examples"
 (cd "$root" && cargo build --quiet --all-features --example echo-server --example interop-client --example client)
 
-# start NAME COMMAND...: run a server that prints "listening on
-# wss://127.0.0.1:PORT"; sets $addr once it accepts connections.
-start() {
-    local name=$1 log="$logs/$1.log" i
-    shift
-    "$@" >"$log" 2>&1 &
-    pids+=($!)
-    addr=
-    for i in $(seq 1 300); do
-        addr=$(grep -o 'listening on wss://127\.0\.0\.1:[0-9]*' "$log" | head -n 1 | sed 's|.*://||') || true
-        [ -n "$addr" ] && (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null && return 0
-        kill -0 "${pids[-1]}" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$log" >&2
-    die "$name did not start"
-}
-
 start echo-server "$examples/echo-server" 127.0.0.1:0 --tls "$certs/cert.pem" "$certs/key.pem"
 echo_port=${addr#*:}
 TLS_CERT="$certs/cert.pem" TLS_KEY="$certs/key.pem" start node-ws-server node "$here/node-server.js"
 node_port=${addr#*:}
 
 # --- scenarios --------------------------------------------------------------
-
-passed=0
-failed=0
-summary=()
-
-# suite PEER DIRECTION COMMAND...: one scenario script, time-limited; counts
-# its TAP lines (a silent failure counts as one).
-suite() {
-    local peer=$1 direction=$2 out="$logs/suite.out" status=0 ok bad
-    shift 2
-    say "$peer: $direction"
-    if [ "$(type -t "$1")" = function ]; then
-        "$@" 2>&1 | tee "$out" || status=$?
-    else
-        timeout 180 "$@" 2>&1 | tee "$out" || status=$?
-    fi
-    ok=$(grep -c '^ok ' "$out" || true)
-    bad=$(grep -c '^not ok ' "$out" || true)
-    if [ "$status" != 0 ] && [ "$bad" = 0 ]; then
-        echo "not ok - $peer ($direction) exited with status $status"
-        bad=1
-    fi
-    passed=$((passed + ok))
-    failed=$((failed + bad))
-    summary+=("$(printf '%-30s %-40s %3d passed %3d failed' "$peer" "$direction" "$ok" "$bad")")
-}
 
 # Our client, trusting only the bundled web roots, must refuse the test CA
 # with a TLS error naming the unknown issuer.
