@@ -26,57 +26,6 @@ script_name=interop
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 
-# --- peers ------------------------------------------------------------------
-
-install_chromium() {
-    CHROMIUM=${CHROMIUM:-$(command -v chromium || true)}
-    if [ -z "$CHROMIUM" ]; then
-        [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
-            die "chromium is missing and cannot be installed (needs root and apt-get)"
-        say "installing chromium"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq chromium >"$logs/apt.log" 2>&1 || {
-            tail -n 20 "$logs/apt.log"
-            die "apt-get install chromium failed"
-        }
-        CHROMIUM=$(command -v chromium) || die "chromium not on PATH after install"
-    fi
-    export CHROMIUM
-}
-
-# Prints the installed version of an npm package, or nothing.
-npm_version() {
-    node -e "try { process.stdout.write(require('$here/node_modules/$1/package.json').version) } catch {}"
-}
-
-install_node_packages() {
-    command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed"
-    local pkg want ok=1
-    for pkg in ws playwright-core; do
-        want=$(node -p "require('$here/package.json').dependencies['$pkg']")
-        [ "$(npm_version "$pkg")" = "$want" ] || ok=0
-    done
-    if [ "$ok" = 0 ]; then
-        say "installing npm packages"
-        (cd "$here" && npm install --no-audit --no-fund --loglevel=error) ||
-            die "npm install failed"
-    fi
-}
-
-install_python_packages() {
-    local venv="$cache/venv"
-    if ! cmp -s "$here/requirements.txt" "$venv/.installed-requirements.txt"; then
-        say "installing Python packages"
-        rm -rf "$venv"
-        python3 -m venv "$venv" || die "python3 -m venv failed"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" ||
-            die "pip install failed"
-        cp "$here/requirements.txt" "$venv/.installed-requirements.txt"
-    fi
-    PYTHON="$venv/bin/python"
-}
-
 # --- scenarios --------------------------------------------------------------
 
 install_chromium

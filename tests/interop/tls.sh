@@ -20,6 +20,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+cache="$root/target/interop"
 work="$root/target/interop-tls"
 logs="$work/logs"
 examples="$root/target/debug/examples"
@@ -31,39 +32,9 @@ source "$here/lib.sh"
 
 # --- peers ------------------------------------------------------------------
 
-CHROMIUM=${CHROMIUM:-$(command -v chromium || true)}
-if [ -z "$CHROMIUM" ]; then
-    [ "$(id -u)" = 0 ] || die "chromium is missing (apt-get install chromium)"
-    say "installing chromium"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >"$logs/apt.log" 2>&1 ||
-        die "apt-get install chromium failed (see $logs/apt.log)"
-    CHROMIUM=$(command -v chromium)
-fi
-export CHROMIUM
-
-command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed"
-installed=$(cd "$here" && node -e '
-  const want = require("./package.json").dependencies;
-  const ok = Object.keys(want).every((name) => {
-    try { return require(`./node_modules/${name}/package.json`).version === want[name]; } catch { return false; }
-  });
-  process.stdout.write(ok ? "yes" : "no");')
-if [ "$installed" != yes ]; then
-    say "installing npm packages"
-    (cd "$here" && npm install --no-audit --no-fund --loglevel=error) || die "npm install failed"
-fi
-
-venv="$root/target/interop/venv"
-if ! cmp -s "$here/requirements.txt" "$venv/.installed-requirements.txt"; then
-    say "installing Python packages"
-    rm -rf "$venv"
-    python3 -m venv "$venv" || die "python3 -m venv failed"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" ||
-        die "pip install failed"
-    cp "$here/requirements.txt" "$venv/.installed-requirements.txt"
-fi
-PYTHON="$venv/bin/python"
+install_chromium
+install_node_packages
+install_python_packages
 
 # --- certificates -----------------------------------------------------------
 
@@ -97,7 +68,7 @@ refuses_test_ca() {
     fi
 }
 
-ws_version=$(cd "$here" && node -p 'require("./node_modules/ws/package.json").version')
+ws_version=$(npm_version ws)
 websockets_version=$("$PYTHON" -c 'import websockets; print(websockets.__version__)')
 chromium_version=$("$CHROMIUM" --version 2>/dev/null | awk 'NR == 1 { print $2 }')
 
