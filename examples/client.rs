@@ -3,11 +3,15 @@
 //!
 //! ```sh
 //! cargo run --release --example client -- ws://127.0.0.1:9001
+//! cargo run --release --features rustls --example client -- wss://example.com/
+//! cargo run --release --features rustls --example client -- --ca ca.pem wss://127.0.0.1:9443
 //! ```
 //! At the end of input it closes with 1000 and exits 0 once the close
-//! handshake is done.
+//! handshake is done. `wss://` servers are verified against the Mozilla
+//! roots, or only against the PEM certificates given with `--ca`.
 
-use rfc6455::{blocking, CloseCode, Error, Message};
+use rfc6455::blocking::{self, MaybeTlsStream, WebSocket};
+use rfc6455::{CloseCode, Error, Message};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -18,11 +22,20 @@ enum Input {
 }
 
 fn main() -> ExitCode {
-    let Some(url) = std::env::args().nth(1) else {
-        eprintln!("usage: client ws://HOST:PORT/PATH");
-        return ExitCode::from(2);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (ca, url) = match args.as_slice() {
+        [url] if !url.starts_with('-') => (None, url),
+        [flag, ca, url] if flag == "--ca" => (Some(ca), url),
+        _ => {
+            eprintln!("usage: client [--ca CA.pem] ws[s]://HOST:PORT/PATH");
+            return ExitCode::from(2);
+        }
     };
-    let mut ws = match blocking::connect(&url) {
+    let connected = match ca {
+        None => blocking::connect(url),
+        Some(ca) => connect_trusting(url, ca),
+    };
+    let mut ws = match connected {
         Ok(ws) => ws,
         Err(e) => {
             eprintln!("connect {url}: {e}");
@@ -80,7 +93,7 @@ fn main() -> ExitCode {
 }
 
 /// Close with 1000 and print what arrives until the server's close frame.
-fn finish(mut ws: blocking::WebSocket<std::net::TcpStream>, stdout: &std::io::Stdout) -> ExitCode {
+fn finish(mut ws: WebSocket<MaybeTlsStream>, stdout: &std::io::Stdout) -> ExitCode {
     if let Err(e) = ws.close(CloseCode::NORMAL, "") {
         eprintln!("close: {e}");
         return ExitCode::FAILURE;
@@ -113,4 +126,30 @@ fn is_timeout(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
     )
+}
+
+/// Connect trusting only the certificates in the PEM file `ca`.
+#[cfg(feature = "rustls")]
+fn connect_trusting(url: &str, ca: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    use rfc6455::rustls::pki_types::{pem::PemObject, CertificateDer};
+    let invalid = |e: &dyn std::fmt::Display| {
+        Error::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{ca}: {e}"),
+        ))
+    };
+    let mut roots = rfc6455::rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| invalid(&e))? {
+        roots.add(cert.map_err(|e| invalid(&e))?)?;
+    }
+    let tls = blocking::tls_config_with_roots(roots);
+    blocking::connect_tls(url, tls, Default::default(), Default::default())
+}
+
+#[cfg(not(feature = "rustls"))]
+fn connect_trusting(_url: &str, _ca: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    Err(Error::Io(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "--ca needs the rustls feature",
+    )))
 }

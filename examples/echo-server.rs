@@ -1,10 +1,14 @@
-//! A thread-per-connection echo server.
+//! A thread-per-connection echo server, over `ws://` or `wss://`.
 //!
 //! ```sh
 //! cargo run --release --example echo-server -- 127.0.0.1:9001
+//! cargo run --release --features rustls --example echo-server -- \
+//!     127.0.0.1:9443 --tls cert.pem key.pem
 //! ```
 //! Echoes text and binary messages up to 64 MiB; answers pings; closes
-//! cleanly when the client does, echoing its close code.
+//! cleanly when the client does, echoing its close code. `--tls CERT KEY`
+//! (feature `rustls`) serves `wss://` with PEM files: the certificate
+//! chain, leaf first, and its private key.
 //!
 //! Two small additions let interop tests (tests/interop/) check what a plain
 //! echo cannot show:
@@ -17,18 +21,98 @@
 //!   server close with that code and reason right after echoing the first
 //!   message, so a peer can see a close that the server started.
 
-use rfc6455::{blocking, AcceptOptions, CloseCode, Config, Error, Request};
+use rfc6455::blocking::{self, Rejection, Transport, WebSocket};
+use rfc6455::{AcceptOptions, CloseCode, Config, Error, Request};
 use std::net::TcpListener;
+use std::process::ExitCode;
 
 /// The one subprotocol this server speaks.
 const PROTOCOL: &str = "echo";
 
-fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9001".into());
-    let listener = TcpListener::bind(&addr)?;
-    eprintln!("echo-server listening on ws://{}", listener.local_addr()?);
+const USAGE: &str = "usage: echo-server [ADDR] [--tls CERT.pem KEY.pem]";
+
+struct Args {
+    addr: String,
+    tls: Option<(String, String)>,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut addr = None;
+    let mut tls = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--tls" => {
+                let (Some(cert), Some(key)) = (args.next(), args.next()) else {
+                    return Err("--tls needs two files: CERT.pem KEY.pem".into());
+                };
+                if tls.replace((cert, key)).is_some() {
+                    return Err("--tls given twice".into());
+                }
+            }
+            "-h" | "--help" => return Err(String::new()),
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            _ => {
+                if addr.replace(arg).is_some() {
+                    return Err("more than one address".into());
+                }
+            }
+        }
+    }
+    Ok(Args {
+        addr: addr.unwrap_or_else(|| "127.0.0.1:9001".into()),
+        tls,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("echo-server: {message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let acceptor = match &args.tls {
+        None => Acceptor::Plain,
+        Some((cert, key)) => match tls::server_config(cert, key) {
+            Ok(acceptor) => acceptor,
+            Err(e) => {
+                eprintln!("echo-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    match serve(&args.addr, acceptor) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("echo-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// How a new TCP connection becomes a WebSocket.
+#[derive(Clone)]
+enum Acceptor {
+    Plain,
+    #[cfg(feature = "rustls")]
+    Tls(std::sync::Arc<rfc6455::rustls::ServerConfig>),
+}
+
+fn serve(addr: &str, acceptor: Acceptor) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr)?;
+    let scheme = match acceptor {
+        Acceptor::Plain => "ws",
+        #[cfg(feature = "rustls")]
+        Acceptor::Tls(_) => "wss",
+    };
+    eprintln!(
+        "echo-server listening on {scheme}://{}",
+        listener.local_addr()?
+    );
     for stream in listener.incoming() {
         let stream = match stream {
             Ok(stream) => stream,
@@ -37,53 +121,60 @@ fn main() -> std::io::Result<()> {
                 continue;
             }
         };
+        let acceptor = acceptor.clone();
         std::thread::spawn(move || {
             let peer = stream.peer_addr().ok();
             let _ = stream.set_nodelay(true);
-            let config = Config::default().with_max_size(64 << 20);
             let mut close_after_first = None;
-            let accepted = blocking::accept_with(stream, config, |request| {
+            let decide = |request: &Request| {
                 close_after_first = requested_close(request);
-                Ok(AcceptOptions {
-                    protocol: request
-                        .protocols
-                        .iter()
-                        .find(|p| p.as_str() == PROTOCOL)
-                        .cloned(),
-                    ..AcceptOptions::default()
-                })
-            });
-            let mut ws = match accepted {
-                Ok(ws) => ws,
-                Err(e) => {
-                    eprintln!("{peer:?}: handshake failed: {e}");
-                    return;
-                }
+                choose(request)
             };
-            loop {
-                match ws.read() {
-                    Ok(message) => {
-                        if let Err(e) = ws.send(message) {
-                            eprintln!("{peer:?}: send failed: {e}");
-                            return;
-                        }
-                        if let Some((code, reason)) = close_after_first.take() {
-                            if let Err(e) = ws.close(code, &reason) {
-                                eprintln!("{peer:?}: close failed: {e}");
-                                return;
-                            }
-                        }
-                    }
-                    Err(Error::Closed { .. }) => return,
-                    Err(e) => {
-                        eprintln!("{peer:?}: {e}");
-                        return;
-                    }
-                }
+            let result = match acceptor {
+                Acceptor::Plain => blocking::accept_with(stream, config(), decide)
+                    .and_then(|ws| echo(ws, close_after_first)),
+                #[cfg(feature = "rustls")]
+                Acceptor::Tls(tls) => blocking::accept_tls_with(stream, tls, config(), decide)
+                    .and_then(|ws| echo(ws, close_after_first)),
+            };
+            match result {
+                Ok(()) | Err(Error::Closed { .. }) => {}
+                Err(e) => eprintln!("{peer:?}: {e}"),
             }
         });
     }
     Ok(())
+}
+
+fn config() -> Config {
+    Config::default().with_max_size(64 << 20)
+}
+
+/// Select the `echo` subprotocol if offered.
+fn choose(request: &Request) -> Result<AcceptOptions, Rejection> {
+    Ok(AcceptOptions {
+        protocol: request
+            .protocols
+            .iter()
+            .find(|p| p.as_str() == PROTOCOL)
+            .cloned(),
+        ..AcceptOptions::default()
+    })
+}
+
+/// Echo every message until the connection ends; after the first one,
+/// close with `close_after_first` if the request asked for it.
+fn echo<S: Transport>(
+    mut ws: WebSocket<S>,
+    mut close_after_first: Option<(CloseCode, String)>,
+) -> Result<(), Error> {
+    loop {
+        let message = ws.read()?;
+        ws.send(message)?;
+        if let Some((code, reason)) = close_after_first.take() {
+            ws.close(code, &reason)?;
+        }
+    }
 }
 
 /// The close asked for in the query (`?close=4002&reason=bye`), if the code
@@ -103,4 +194,40 @@ fn requested_close(request: &Request) -> Option<(CloseCode, String)> {
         .all(|b| b.is_ascii_alphanumeric() || b == b'-');
     code.filter(|c| c.is_valid_on_wire() && plain)
         .map(|c| (c, reason))
+}
+
+#[cfg(feature = "rustls")]
+mod tls {
+    use super::Acceptor;
+    use rfc6455::rustls::crypto::ring;
+    use rfc6455::rustls::pki_types::pem::PemObject;
+    use rfc6455::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use rfc6455::rustls::ServerConfig;
+    use std::sync::Arc;
+
+    /// A server configuration from PEM files, offering ALPN `http/1.1`.
+    pub fn server_config(cert: &str, key: &str) -> Result<Acceptor, String> {
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("{cert}: {e}"))?;
+        if chain.is_empty() {
+            return Err(format!("{cert}: no certificate in the file"));
+        }
+        let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{key}: {e}"))?;
+        let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, key))
+            .map_err(|e| format!("TLS configuration: {e}"))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Acceptor::Tls(Arc::new(config)))
+    }
+}
+
+#[cfg(not(feature = "rustls"))]
+mod tls {
+    use super::Acceptor;
+
+    pub fn server_config(_cert: &str, _key: &str) -> Result<Acceptor, String> {
+        Err("--tls needs the rustls feature: cargo run --features rustls ...".into())
+    }
 }

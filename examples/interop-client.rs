@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --all-features --example interop-client -- ws://127.0.0.1:9001/ [--no-deflate]
+//! cargo run --all-features --example interop-client -- wss://localhost:9443/ --ca ca.pem
 //! ```
 //! The server must echo every message, select the subprotocol `echo` when
 //! offered, echo the code of a close it receives, and, for a request with
@@ -11,33 +12,45 @@
 //! and Python `websockets`; examples/echo-server does the same).
 //!
 //! With the `deflate` feature, permessage-deflate must be negotiated unless
-//! `--no-deflate` says the server does not offer it. Output follows TAP
+//! `--no-deflate` says the server does not offer it. `--ca CA.pem` (feature
+//! `rustls`) verifies `wss://` servers against that CA instead of the
+//! Mozilla roots. Output follows TAP
 //! (`ok - ...` / `not ok - ...`), which the interop script counts.
 
-use rfc6455::blocking::{self, WebSocket};
+use rfc6455::blocking::{self, MaybeTlsStream, WebSocket};
 use rfc6455::{ClientOptions, CloseCode, CloseFrame, Config, Error, Event, Message};
-use std::net::TcpStream;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
 /// Bound on any single read, so a silent peer fails the run instead of hanging it.
 const READ_TIMEOUT: Duration = Duration::from_secs(20);
 
+const USAGE: &str = "usage: interop-client ws[s]://HOST:PORT/ [--no-deflate] [--ca CA.pem]";
+
 fn main() -> ExitCode {
     let mut url = None;
     let mut expect_deflate = cfg!(feature = "deflate");
-    for arg in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--no-deflate" => expect_deflate = false,
+            "--ca" => {
+                let loaded = args.next().ok_or("--ca needs a file".to_string());
+                if let Err(e) = loaded.and_then(|ca| trust(&ca)) {
+                    eprintln!("interop-client: {e}");
+                    return ExitCode::from(2);
+                }
+            }
             _ if url.is_none() => url = Some(arg),
             _ => {
-                eprintln!("usage: interop-client ws://HOST:PORT/ [--no-deflate]");
+                eprintln!("{USAGE}");
                 return ExitCode::from(2);
             }
         }
     }
     let Some(url) = url else {
-        eprintln!("usage: interop-client ws://HOST:PORT/ [--no-deflate]");
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
     let mut run = Run::default();
@@ -102,20 +115,54 @@ impl Outcome {
     }
 }
 
-fn connect(url: &str, protocols: &[&str], config: Config) -> Result<WebSocket<TcpStream>, String> {
+fn connect(
+    url: &str,
+    protocols: &[&str],
+    config: Config,
+) -> Result<WebSocket<MaybeTlsStream>, String> {
     let options = ClientOptions {
         protocols: protocols.iter().map(|p| p.to_string()).collect(),
         ..ClientOptions::default()
     };
-    let ws = blocking::connect_with(url, options, config).map_err(|e| format!("connect: {e}"))?;
+    #[cfg(feature = "rustls")]
+    let connected = match TRUSTED.get() {
+        Some(tls) => blocking::connect_tls(url, tls.clone(), options, config),
+        None => blocking::connect_with(url, options, config),
+    };
+    #[cfg(not(feature = "rustls"))]
+    let connected = blocking::connect_with(url, options, config);
+    let ws = connected.map_err(|e| format!("connect: {e}"))?;
     ws.get_ref()
         .set_read_timeout(Some(READ_TIMEOUT))
         .map_err(|e| e.to_string())?;
     Ok(ws)
 }
 
+/// The TLS configuration `--ca` asked for.
+#[cfg(feature = "rustls")]
+static TRUSTED: std::sync::OnceLock<std::sync::Arc<rfc6455::rustls::ClientConfig>> =
+    std::sync::OnceLock::new();
+
+/// Verify `wss://` servers against the certificates in the PEM file `ca`.
+#[cfg(feature = "rustls")]
+fn trust(ca: &str) -> Result<(), String> {
+    use rfc6455::rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rfc6455::rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| format!("{ca}: {e}"))? {
+        let cert = cert.map_err(|e| format!("{ca}: {e}"))?;
+        roots.add(cert).map_err(|e| format!("{ca}: {e}"))?;
+    }
+    let _ = TRUSTED.set(blocking::tls_config_with_roots(roots));
+    Ok(())
+}
+
+#[cfg(not(feature = "rustls"))]
+fn trust(_ca: &str) -> Result<(), String> {
+    Err("--ca needs the rustls feature".into())
+}
+
 /// Send `message` and expect the same bytes and kind back.
-fn echo(ws: &mut WebSocket<TcpStream>, message: Message) -> Result<(), String> {
+fn echo(ws: &mut WebSocket<MaybeTlsStream>, message: Message) -> Result<(), String> {
     ws.send(message.clone()).map_err(|e| format!("send: {e}"))?;
     let reply = ws.read().map_err(|e| format!("read: {e}"))?;
     if reply == message {
@@ -228,7 +275,7 @@ fn echo_session(url: &str, expect_deflate: bool) -> Result<Vec<Outcome>, String>
 }
 
 /// A ping with a payload; the pong must carry the same bytes.
-fn ping(ws: &mut WebSocket<TcpStream>) -> Result<(), String> {
+fn ping(ws: &mut WebSocket<MaybeTlsStream>) -> Result<(), String> {
     let payload = b"interop-ping \x00\xff";
     ws.ping(payload).map_err(|e| format!("ping: {e}"))?;
     match ws.read_event().map_err(|e| format!("read: {e}"))? {

@@ -27,11 +27,17 @@ if [ -x autobahn/run.sh ] && [ -z "${SKIP_AUTOBAHN:-}" ]; then
     step "Autobahn testsuite, both modes"
     python3 -m unittest discover -s autobahn -p 'test_*.py'
     autobahn/run.sh all
+    if [ -x autobahn/run-tls.sh ]; then
+        step "Autobahn testsuite over TLS (sections 1-7)"
+        autobahn/run-tls.sh
+    fi
 fi
 
 if [ -x tests/interop/run.sh ] && [ -z "${SKIP_INTEROP:-}" ]; then
     step "interop with browsers, Node ws and Python websockets"
     tests/interop/run.sh
+    step "interop over TLS"
+    tests/interop/tls.sh
 fi
 
 if [ -x fuzz/run.sh ] && [ -z "${SKIP_FUZZ:-}" ]; then

@@ -4,7 +4,7 @@
 //!   the connection already queued when it returned the error.
 //! - [`Error`]: everything a call can fail with: a protocol error, a misuse
 //!   by the caller, the end of the connection, a failed handshake, and (in the
-//!   adapters only, never in the core) I/O.
+//!   adapters only, never in the core) I/O and TLS.
 
 use crate::close::{CloseCode, CloseFrame};
 use core::fmt;
@@ -128,6 +128,10 @@ pub enum Error {
     /// The transport failed (adapters only; the core never does I/O).
     #[cfg(feature = "std")]
     Io(std::io::Error),
+    /// TLS failed: the peer's certificate was refused (unknown issuer, wrong
+    /// name, expired), the peer sent an alert, or the records were corrupt.
+    #[cfg(feature = "rustls")]
+    Tls(rustls::Error),
 }
 
 impl Error {
@@ -172,6 +176,8 @@ impl fmt::Display for Error {
             Error::WouldExceedBuffer => f.write_str("outgoing buffer full"),
             #[cfg(feature = "std")]
             Error::Io(e) => write!(f, "I/O error: {e}"),
+            #[cfg(feature = "rustls")]
+            Error::Tls(e) => write!(f, "TLS error: {e}"),
         }
     }
 }
@@ -183,6 +189,8 @@ impl std::error::Error for Error {
             Error::Protocol(e) => Some(e),
             Error::Handshake(e) => Some(e),
             Error::Io(e) => Some(e),
+            #[cfg(feature = "rustls")]
+            Error::Tls(e) => Some(e),
             _ => None,
         }
     }
@@ -200,9 +208,32 @@ impl From<crate::handshake::HandshakeError> for Error {
     }
 }
 
+/// An I/O error, unless it carries a TLS error: rustls's streams report
+/// those as `io::Error`s wrapping a `rustls::Error`, which become
+/// [`Error::Tls`] here so a refused certificate does not pass for I/O.
 #[cfg(feature = "std")]
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
+        #[cfg(feature = "rustls")]
+        if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            let kind = e.kind();
+            return match e
+                .into_inner()
+                .map(|inner| inner.downcast::<rustls::Error>())
+            {
+                Some(Ok(tls)) => Error::Tls(*tls),
+                // Not reached: the check above saw a rustls::Error.
+                Some(Err(other)) => Error::Io(std::io::Error::new(kind, other)),
+                None => Error::Io(kind.into()),
+            };
+        }
         Error::Io(e)
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl From<rustls::Error> for Error {
+    fn from(e: rustls::Error) -> Self {
+        Error::Tls(e)
     }
 }

@@ -15,7 +15,8 @@
 //!
 //! Adapters that do I/O sit on top: [`blocking`] (any `Read + Write`,
 //! feature `std`, on by default) and `mio` (a non-blocking adapter for mio
-//! event loops, feature `mio`).
+//! event loops, feature `mio`). The `rustls` feature adds `wss://` to the
+//! blocking adapter.
 //!
 //! ```
 //! use rfc6455::{Config, Connection, Event, Message, Role};
@@ -63,6 +64,11 @@ pub mod utf8;
 pub mod blocking;
 #[cfg(feature = "mio")]
 pub mod mio;
+
+/// The rustls this crate was built with, for building TLS configurations
+/// of the matching version.
+#[cfg(feature = "rustls")]
+pub use rustls;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;

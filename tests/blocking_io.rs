@@ -5,7 +5,7 @@
 mod common;
 
 use common::{connect, join, pattern, spawn_server, TIMEOUT};
-use rfc6455::blocking::{self, Transport, WebSocket};
+use rfc6455::blocking::{self, MaybeTlsStream, Transport, WebSocket};
 use rfc6455::{ClientOptions, CloseCode, Config, Error, Message};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -16,7 +16,7 @@ use std::time::Duration;
 /// With a 100 ms read timeout, check that `reads` reads in a row time out
 /// with the socket's own error, then tell the server (`timed_out`) and
 /// restore the normal bound.
-fn expect_timeouts(ws: &mut WebSocket<TcpStream>, reads: usize, timed_out: mpsc::Sender<()>) {
+fn expect_timeouts(ws: &mut WebSocket<MaybeTlsStream>, reads: usize, timed_out: mpsc::Sender<()>) {
     ws.get_mut()
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();

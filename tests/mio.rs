@@ -263,7 +263,7 @@ fn plain_config() -> Config {
     config
 }
 
-fn client(server: &Server) -> blocking::WebSocket<TcpStream> {
+fn client(server: &Server) -> blocking::WebSocket<blocking::MaybeTlsStream> {
     let ws =
         blocking::connect_with(&server.url(), ClientOptions::default(), plain_config()).unwrap();
     ws.get_ref().set_read_timeout(Some(BOUND)).unwrap();
@@ -423,7 +423,9 @@ fn keepalive_ping_then_pong_timeout_closes() {
     assert_eq!(lively.read().unwrap().as_text(), Some("alive"));
 
     // A peer that goes silent is pinged, then dropped.
-    let mut silent = client(&server).into_inner();
+    let blocking::MaybeTlsStream::Plain(mut silent) = client(&server).into_inner() else {
+        unreachable!("a ws:// URL connects without TLS")
+    };
     let waited = time_to_eof(&mut silent);
     assert!(waited >= Duration::from_millis(150), "{waited:?}");
     server.wait_until("the expiry", |s| s.expired.load(SeqCst) >= 1);

@@ -1,6 +1,6 @@
 //! Opening handshakes over a blocking stream.
 
-use super::{Transport, WebSocket};
+use super::{MaybeTlsStream, Transport, WebSocket};
 use crate::config::Config;
 use crate::error::Error;
 use crate::handshake::{
@@ -11,29 +11,50 @@ use crate::upgrade::{ClientUpgrade, ServerUpgrade};
 use std::io::{self, Read};
 use std::net::TcpStream;
 
-/// Connect to a `ws://` URL with default options.
-pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+/// Connect to a `ws://` URL (or, with the `rustls` feature, a `wss://`
+/// one) with default options.
+pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
     connect_with(url, ClientOptions::default(), Config::default())
 }
 
-/// Connect to a `ws://` URL with subprotocols, headers and limits.
-/// `wss://` needs a TLS stream: open one and use [`client`].
+/// Connect with subprotocols, headers and limits.
+///
+/// `wss://` URLs need the `rustls` feature: TLS with SNI for the URL's host,
+/// the certificate verified against the Mozilla roots compiled into the
+/// crate ([`default_tls_config`](crate::blocking::default_tls_config)).
+/// Without the feature they fail with [`io::ErrorKind::Unsupported`]; open a
+/// TLS stream yourself and use [`client`].
 pub fn connect_with(
     url: &str,
     options: ClientOptions,
     config: Config,
-) -> Result<WebSocket<TcpStream>, Error> {
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let parsed = WsUrl::parse(url)?;
     if parsed.secure {
+        #[cfg(feature = "rustls")]
+        return super::tls::connect_parsed(
+            &parsed,
+            url,
+            super::tls::default_tls_config(),
+            options,
+            config,
+        );
+        #[cfg(not(feature = "rustls"))]
         return Err(Error::Io(io::Error::new(
             io::ErrorKind::Unsupported,
-            "wss:// needs a TLS stream: open one and call blocking::client",
+            "wss:// needs the rustls feature (or a TLS stream passed to blocking::client)",
         )));
     }
-    let stream = TcpStream::connect((parsed.host.as_str(), parsed.port))?;
+    let stream = tcp_connect(&parsed)?;
+    client(MaybeTlsStream::Plain(stream), url, options, config)
+}
+
+/// Open the TCP connection for `url`.
+pub(super) fn tcp_connect(url: &WsUrl) -> Result<TcpStream, Error> {
+    let stream = TcpStream::connect((url.host.as_str(), url.port))?;
     // Frames are written whole; waiting to coalesce them only adds latency.
     stream.set_nodelay(true)?;
-    client(stream, url, options, config)
+    Ok(stream)
 }
 
 /// Run the client handshake over a stream the caller opened (TCP, TLS, ...).
@@ -158,7 +179,7 @@ fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
         match stream.read(buf) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::Io(e)),
+            Err(e) => return Err(Error::from(e)),
         }
     }
 }

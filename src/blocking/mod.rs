@@ -1,6 +1,11 @@
 //! A blocking WebSocket over any [`Transport`] (`Read + Write`): TCP, Unix
 //! sockets, TLS streams.
 //!
+//! With the `rustls` feature, [`connect`] also takes `wss://` URLs
+//! (verified against the Mozilla roots compiled into the crate),
+//! `connect_tls` takes your own `rustls::ClientConfig`, and `accept_tls`
+//! serves `wss://` with your certificate.
+//!
 //! A thin loop around the sans-IO [`Connection`]: read bytes into it, take
 //! events out, write its pending output. Timeouts come from the stream's own
 //! (`TcpStream::set_read_timeout`); a timed-out or interrupted read loses
@@ -17,9 +22,18 @@
 //! ```
 
 mod handshake;
+mod stream;
+#[cfg(feature = "rustls")]
+mod tls;
 mod transport;
 
 pub use handshake::{accept, accept_with, client, connect, connect_with, Rejection};
+pub use stream::MaybeTlsStream;
+#[cfg(feature = "rustls")]
+pub use tls::{
+    accept_tls, accept_tls_with, connect_tls, default_tls_config, tls_config_with_roots,
+    TlsClientStream, TlsServerStream,
+};
 pub use transport::Transport;
 
 use crate::close::{CloseCode, CloseFrame};
@@ -161,7 +175,16 @@ impl<S: Transport> WebSocket<S> {
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::Io(e)),
+                // TLS reports a TCP close without close_notify this way. A
+                // truncation cannot forge a message (the WebSocket closing
+                // handshake, or its absence, tells), so treat it as the end
+                // of the stream: the state then says whether it was clean.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.conn.receive_eof();
+                    self.transport_closed = true;
+                    return Ok(());
+                }
+                Err(e) => return Err(Error::from(e)),
             }
         }
     }
@@ -243,10 +266,10 @@ impl<S: Transport> WebSocket<S> {
                 Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
                 Ok(n) => self.conn.advance_output(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) => return Err(Error::from(e)),
             }
         }
-        self.stream.flush().map_err(Error::Io)
+        self.stream.flush().map_err(Error::from)
     }
 
     /// Start the close handshake. Keep calling [`read`](Self::read) until it

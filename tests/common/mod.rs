@@ -8,7 +8,7 @@
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code)]
 
-use rfc6455::blocking::{self, Rejection, Transport, WebSocket};
+use rfc6455::blocking::{self, MaybeTlsStream, Rejection, Transport, WebSocket};
 use rfc6455::{AcceptOptions, ClientOptions, CloseFrame, Config, Error, Request};
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -128,12 +128,16 @@ pub fn join<T>(thread: JoinHandle<T>) -> T {
 }
 
 /// Connect with default settings; reads are bounded by [`TIMEOUT`].
-pub fn connect(url: &str) -> WebSocket<TcpStream> {
+pub fn connect(url: &str) -> WebSocket<MaybeTlsStream> {
     connect_with(url, ClientOptions::default(), Config::default())
 }
 
 /// Connect with options and config; reads are bounded by [`TIMEOUT`].
-pub fn connect_with(url: &str, options: ClientOptions, config: Config) -> WebSocket<TcpStream> {
+pub fn connect_with(
+    url: &str,
+    options: ClientOptions,
+    config: Config,
+) -> WebSocket<MaybeTlsStream> {
     let mut ws = blocking::connect_with(url, options, config).expect("client handshake");
     ws.get_mut().set_read_timeout(Some(TIMEOUT)).unwrap();
     ws

@@ -10,7 +10,7 @@
 // Prints TAP lines and exits 1 on any failure.
 const { chromium } = require('playwright-core');
 const WebSocket = require('ws');
-const { run } = require('./harness');
+const { run, chromiumArgs } = require('./harness');
 
 const [echoUrl, chatUrl] = process.argv.slice(2);
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -133,10 +133,7 @@ run(async (check) => {
     executablePath,
     headless: true,
     timeout: 60000,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
+    args: chromiumArgs,
   });
   try {
     console.log(`# ${await browser.version()}`);

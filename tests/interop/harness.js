@@ -57,4 +57,11 @@ function run(body, limitMs = 120000) {
   );
 }
 
-module.exports = { noise, bigText, run };
+// Flags for the system Chromium run headless as root in a sandbox-less,
+// offline test: no GPU, no QUIC, no background traffic.
+const chromiumArgs = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+module.exports = { noise, bigText, run, chromiumArgs };
