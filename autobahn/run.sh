@@ -35,15 +35,17 @@ WSTEST_VERSION=25.10.1
 VIRTUALENV_VERSION=20.15.1
 # Sample of the slow permessage-deflate sections run by default: these case
 # numbers in every subsection 12.1-12.5 (one data set each) and 13.1-13.7 (one
-# offer/accept parameter set each), 48 cases.  In each subsection (1000
+# offer/accept parameter set each), 36 cases.  In each subsection (1000
 # messages per case):
 #   1   16-byte messages, one frame each
 #   9   64 KiB messages, one frame each (longer than a 15-bit window, so the
 #       sliding window and context takeover are exercised)
 #   13  32 KiB messages auto-fragmented into 256-byte frames (compressed
 #       messages spanning many continuation frames)
-#   18  128 KiB messages auto-fragmented into 32 KiB frames
-SAMPLE_DEFLATE_CASES="1 9 13 18"
+# Case 18 (128 KiB messages in 32 KiB frames) is left to --full: it alone
+# took a third of the sample's time, and 13 already covers compressed
+# messages spanning continuation frames.
+SAMPLE_DEFLATE_CASES="1 9 13"
 CLIENT_AGENT=rfc6455
 DOCKER_IMAGE="${AUTOBAHN_DOCKER_IMAGE:-crossbario/autobahn-testsuite:$WSTEST_VERSION}"
 PORT_WAIT="${AUTOBAHN_PORT_WAIT:-30}"

@@ -11,8 +11,9 @@
 //! then its connection stops being read until it catches up.
 
 use mio::{Events, Poll, Token, Waker};
+use rfc6455::blocking::Rejection;
 use rfc6455::mio::{Event, Options, Timers, WebSocket};
-use rfc6455::{Config, Message};
+use rfc6455::{AcceptOptions, Config, Message, Request};
 use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::sync::mpsc::{self, Receiver};
@@ -77,6 +78,7 @@ struct Peer {
 fn event_loop(mut poll: Poll, incoming: Receiver<mio::net::TcpStream>) {
     let options = Options {
         config: Config::default().with_max_size(64 << 20),
+        decide: choose_echo_protocol,
         ..Options::default()
     };
     let mut peers: Vec<Option<Peer>> = Vec::new();
@@ -169,4 +171,15 @@ fn drive(
         peers[slot] = None;
         free.push(slot);
     }
+}
+
+/// Select the `echo` subprotocol when the client offers it, as
+/// `examples/echo-server` does, so interop peers can check subprotocol
+/// negotiation against either server.
+fn choose_echo_protocol(request: &Request) -> Result<AcceptOptions, Rejection> {
+    let protocol = request.protocols.iter().find(|p| p.as_str() == "echo");
+    Ok(AcceptOptions {
+        protocol: protocol.cloned(),
+        ..AcceptOptions::default()
+    })
 }

@@ -43,6 +43,9 @@ fi
 if [ -x fuzz/run.sh ] && [ -z "${SKIP_FUZZ:-}" ]; then
     if cargo +nightly --version >/dev/null 2>&1; then
         step "fuzzing smoke run"
+        if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+            cargo install cargo-fuzz --locked
+        fi
         fuzz/run.sh "${FUZZ_SECONDS:-20}"
     else
         echo "nightly toolchain not found: fuzzing smoke run skipped"
