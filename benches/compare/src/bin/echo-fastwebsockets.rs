@@ -9,10 +9,13 @@
 //! echo-fastwebsockets [ADDR]   # default 127.0.0.1:9003
 //! ```
 
+#[path = "../single_thread.rs"]
+mod single_thread;
+
 use fastwebsockets::{FragmentCollector, Frame, OpCode, Role, WebSocket};
 use rfc6455::{AcceptOptions, Config, ServerUpgrade};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// Read the upgrade request and write the `101` response.
 async fn handshake(stream: &mut TcpStream) -> Option<()> {
@@ -36,42 +39,29 @@ async fn handshake(stream: &mut TcpStream) -> Option<()> {
 }
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9003".into());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let listener = TcpListener::bind(&addr).await?;
-        eprintln!(
-            "echo-fastwebsockets listening on ws://{}",
-            listener.local_addr()?
-        );
-        loop {
-            let (mut stream, _) = listener.accept().await?;
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                if handshake(&mut stream).await.is_none() {
-                    return;
-                }
-                let mut ws = WebSocket::after_handshake(stream, Role::Server);
-                ws.set_max_message_size(64 << 20);
-                let mut ws = FragmentCollector::new(ws);
-                while let Ok(frame) = ws.read_frame().await {
-                    match frame.opcode {
-                        // Pings are answered by read_frame().
-                        OpCode::Text | OpCode::Binary => {
-                            let echo = Frame::new(true, frame.opcode, None, frame.payload);
-                            if ws.write_frame(echo).await.is_err() {
-                                return;
-                            }
+    single_thread::serve(
+        "echo-fastwebsockets",
+        "127.0.0.1:9003",
+        |mut stream| async move {
+            if handshake(&mut stream).await.is_none() {
+                return;
+            }
+            let mut ws = WebSocket::after_handshake(stream, Role::Server);
+            ws.set_max_message_size(64 << 20);
+            let mut ws = FragmentCollector::new(ws);
+            while let Ok(frame) = ws.read_frame().await {
+                match frame.opcode {
+                    // Pings are answered by read_frame().
+                    OpCode::Text | OpCode::Binary => {
+                        let echo = Frame::new(true, frame.opcode, None, frame.payload);
+                        if ws.write_frame(echo).await.is_err() {
+                            return;
                         }
-                        OpCode::Close => return,
-                        _ => {}
                     }
+                    OpCode::Close => return,
+                    _ => {}
                 }
-            });
-        }
-    })
+            }
+        },
+    )
 }
