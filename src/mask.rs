@@ -27,17 +27,21 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) -> usize {
         apply_mask_scalar(buf, key, offset);
         return end_offset;
     }
-    // Rotate the key so that position 0 of the rotated key lines up with buf[0].
-    let rotated = [
-        key[offset],
-        key[(offset + 1) % 4],
-        key[(offset + 2) % 4],
-        key[(offset + 3) % 4],
-    ];
-    let word = u64::from_ne_bytes([
-        rotated[0], rotated[1], rotated[2], rotated[3], rotated[0], rotated[1], rotated[2],
-        rotated[3],
-    ]);
+    // Rotate the key so that position 0 of the rotated key lines up with
+    // buf[0]: one rotate of the key as a native-endian word, where the byte
+    // at the lowest address is the least significant on little-endian
+    // targets and the most significant on big-endian ones.
+    let shift = 8 * offset as u32;
+    let key_word = u32::from_ne_bytes(key);
+    let rotated_word = if cfg!(target_endian = "little") {
+        key_word.rotate_right(shift)
+    } else {
+        key_word.rotate_left(shift)
+    };
+    let rotated = rotated_word.to_ne_bytes();
+    // Both halves hold the same four bytes, so the order of the halves
+    // does not depend on endianness.
+    let word = u64::from(rotated_word) | (u64::from(rotated_word) << 32);
     let mut blocks = buf.chunks_exact_mut(16);
     for block in &mut blocks {
         let (lo, hi) = block.split_at_mut(8);

@@ -1,0 +1,189 @@
+//! The sans-IO connection's read and write paths, and permessage-deflate.
+//!
+//! ```sh
+//! cargo bench --bench connection
+//! cargo bench --bench connection -- read/   # one group
+//! ```
+//!
+//! Read: a server connection is fed a client's masked frames from memory,
+//! one read of 4 KiB or 64 KiB at a time written straight into
+//! `read_buf`, and polled until each read is used up. Write: `send_binary`
+//! serializes into the output buffer (a client also masks), drained every
+//! 64 KiB as a socket would.
+
+mod common;
+
+use common::{client_wire, payload, Workload, READ_SIZES, WORKLOADS};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rfc6455::deflate::DeflateParams;
+use rfc6455::{Config, Connection, Event, FastRng, Message, Role};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn quick() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(10)
+}
+
+fn config() -> Config {
+    Config::default().with_max_size(64 << 20)
+}
+
+fn throughput(w: &Workload) -> Throughput {
+    if w.count > 1 {
+        Throughput::Elements(w.count as u64)
+    } else {
+        Throughput::Bytes(w.payload_bytes())
+    }
+}
+
+/// Feed `wire` to a fresh server connection `read` bytes at a time and
+/// return the number of messages it produced.
+fn read_all(wire: &[u8], read: usize) -> usize {
+    let mut conn = Connection::new(Role::Server, config());
+    let mut messages = 0;
+    for chunk in wire.chunks(read) {
+        conn.read_buf(chunk.len()).copy_from_slice(chunk);
+        conn.filled(chunk.len());
+        while let Some(event) = conn.poll_event().expect("valid input") {
+            if let Event::Message(message) = event {
+                black_box(&message);
+                messages += 1;
+            }
+        }
+    }
+    messages
+}
+
+fn read(c: &mut Criterion) {
+    let mut group = c.benchmark_group("read");
+    for w in WORKLOADS {
+        let wire = client_wire(&w, config());
+        assert_eq!(read_all(&wire, 4096), w.count);
+        group.throughput(throughput(&w));
+        for read in READ_SIZES {
+            let id = BenchmarkId::new(w.name, format!("{} KiB reads", read >> 10));
+            group.bench_function(id, |b| b.iter(|| read_all(&wire, read)));
+        }
+    }
+    group.finish();
+}
+
+/// Send `w` from a fresh connection, handing the output to a "socket" every
+/// 64 KiB; returns the bytes written.
+fn write_all(w: &Workload, data: &[u8], role: Role) -> usize {
+    let mut conn = Connection::with_rng(role, config(), Box::new(FastRng::from_seed(3)));
+    let mut written = 0;
+    for _ in 0..w.count {
+        conn.send_binary(data).expect("send");
+        let pending = conn.pending_output().len();
+        if pending >= 64 << 10 {
+            black_box(conn.pending_output());
+            conn.advance_output(pending);
+            written += pending;
+        }
+    }
+    written + conn.pending_output().len()
+}
+
+fn write(c: &mut Criterion) {
+    let mut group = c.benchmark_group("write");
+    for w in WORKLOADS {
+        let data = payload(w.size);
+        group.throughput(throughput(&w));
+        for (role, name) in [(Role::Server, "server"), (Role::Client, "client_masked")] {
+            group.bench_function(BenchmarkId::new(w.name, name), |b| {
+                b.iter(|| write_all(&w, &data, role))
+            });
+        }
+    }
+    group.finish();
+}
+
+/// 1,000 JSON-like text messages of about 1 KiB each.
+fn json_messages() -> Vec<String> {
+    (0..1000)
+        .map(|i| {
+            let mut s = String::from("[");
+            let mut j = 0;
+            while s.len() < 1000 {
+                s.push_str(&format!(
+                    r#"{{"id":{},"user":"user{}","event":"update","value":{}}},"#,
+                    i * 100 + j,
+                    (i + j) % 37,
+                    (i * 7919 + j) % 1000
+                ));
+                j += 1;
+            }
+            s.push(']');
+            s
+        })
+        .collect()
+}
+
+fn deflate_pair(level: u32) -> (Connection, Connection) {
+    let mut cfg = config();
+    if let Some(d) = cfg.deflate.as_mut() {
+        d.level = level;
+    }
+    let params = DeflateParams::default();
+    let mut client =
+        Connection::with_rng(Role::Client, cfg.clone(), Box::new(FastRng::from_seed(5)));
+    let mut server = Connection::new(Role::Server, cfg);
+    client.set_deflate(&params);
+    server.set_deflate(&params);
+    (client, server)
+}
+
+/// permessage-deflate: compressing 1,000 messages on send, and inflating
+/// them on receive, with the context kept between messages (the default).
+fn deflate(c: &mut Criterion) {
+    let messages = json_messages();
+    let bytes: usize = messages.iter().map(String::len).sum();
+    let mut group = c.benchmark_group("deflate");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    for level in [1, 6] {
+        group.bench_function(BenchmarkId::new("send_compress", level), |b| {
+            b.iter(|| {
+                let (mut client, _) = deflate_pair(level);
+                for m in &messages {
+                    client.send_text(m).expect("send");
+                    let n = client.pending_output().len();
+                    black_box(client.pending_output());
+                    client.advance_output(n);
+                }
+            })
+        });
+        let (mut client, _) = deflate_pair(level);
+        for m in &messages {
+            client.send_text(m).expect("send");
+        }
+        let wire = client.take_output();
+        group.bench_function(BenchmarkId::new("receive_inflate", level), |b| {
+            b.iter(|| {
+                let (_, mut server) = deflate_pair(level);
+                let mut count = 0;
+                for chunk in wire.chunks(16 << 10) {
+                    server.receive(chunk);
+                    while let Some(event) = server.poll_event().expect("valid") {
+                        if let Event::Message(Message::Text(t)) = event {
+                            black_box(t);
+                            count += 1;
+                        }
+                    }
+                }
+                assert_eq!(count, messages.len());
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = quick();
+    targets = read, write, deflate
+}
+criterion_main!(benches);

@@ -1,0 +1,167 @@
+//! Allocations per echoed small message, counted by a global allocator.
+//!
+//! A server connection reads a client's masked 32-byte messages from memory
+//! (into `read_buf`, as an adapter reading a socket does) and echoes each
+//! one with `send`; the client serializes and masks them and reads the
+//! echoes. Once both are warm, the whole-message API must not allocate:
+//!
+//! ```sh
+//! cargo test --test alloc -- --nocapture   # prints the counts
+//! ```
+//!
+//! This file holds a single test so that no other test's allocations are
+//! counted.
+
+use rfc6455::{Config, Connection, Event, FastRng, Message, Role};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: defers every call to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// Socket-sized reads and writes between the two ends.
+const IO_SIZE: usize = 4096;
+
+struct Pair {
+    client: Connection,
+    server: Connection,
+    payload: Vec<u8>,
+    /// Stands in for the socket: reused, never grown once warm.
+    wire: Vec<u8>,
+}
+
+#[derive(Default, Debug, Clone, Copy)]
+struct Counts {
+    client_write: usize,
+    server_read: usize,
+    server_write: usize,
+    client_read: usize,
+}
+
+impl Pair {
+    fn new() -> Self {
+        let config = Config::default();
+        Pair {
+            client: Connection::with_rng(
+                Role::Client,
+                config.clone(),
+                Box::new(FastRng::from_seed(1)),
+            ),
+            server: Connection::new(Role::Server, config),
+            payload: vec![b'x'; 32],
+            wire: Vec::with_capacity(64 << 10),
+        }
+    }
+
+    /// Move `from`'s output into `to` in `IO_SIZE` reads.
+    fn shuttle(wire: &mut Vec<u8>, from: &mut Connection, to: &mut Connection) {
+        wire.clear();
+        wire.extend_from_slice(from.pending_output());
+        from.advance_output(wire.len());
+        for chunk in wire.chunks(IO_SIZE) {
+            to.read_buf(chunk.len()).copy_from_slice(chunk);
+            to.filled(chunk.len());
+        }
+    }
+
+    /// Echo `batch` messages, counting allocations in each step.
+    fn echo(&mut self, batch: usize, counts: &mut Counts) {
+        let start = allocations();
+        for _ in 0..batch {
+            self.client.send_binary(&self.payload).unwrap();
+        }
+        counts.client_write += allocations() - start;
+        Self::shuttle(&mut self.wire, &mut self.client, &mut self.server);
+
+        let mut echoed = 0;
+        loop {
+            let start = allocations();
+            let event = self.server.poll_event().unwrap();
+            counts.server_read += allocations() - start;
+            let Some(Event::Message(message)) = event else {
+                break;
+            };
+            let start = allocations();
+            self.server.send(message).unwrap();
+            counts.server_write += allocations() - start;
+            echoed += 1;
+        }
+        assert_eq!(echoed, batch);
+        Self::shuttle(&mut self.wire, &mut self.server, &mut self.client);
+
+        let mut received = 0;
+        loop {
+            let start = allocations();
+            let event = self.client.poll_event().unwrap();
+            let is_message = matches!(event, Some(Event::Message(Message::Binary(_))));
+            drop(event);
+            counts.client_read += allocations() - start;
+            if !is_message {
+                break;
+            }
+            received += 1;
+        }
+        assert_eq!(received, batch);
+    }
+}
+
+#[test]
+fn echo_of_small_messages_does_not_allocate_once_warm() {
+    for batch in [1, 16, 100] {
+        let mut pair = Pair::new();
+        // Warm up: buffers grow to their working size.
+        pair.echo(batch, &mut Counts::default());
+        pair.echo(batch, &mut Counts::default());
+        let rounds = 10_000 / batch;
+        let mut counts = Counts::default();
+        for _ in 0..rounds {
+            pair.echo(batch, &mut counts);
+        }
+        let messages = (rounds * batch) as f64;
+        println!(
+            "{batch:>3} in flight: allocations per message: client write {:.3}, server read {:.3}, \
+             server write {:.3}, client read {:.3}",
+            counts.client_write as f64 / messages,
+            counts.server_read as f64 / messages,
+            counts.server_write as f64 / messages,
+            counts.client_read as f64 / messages,
+        );
+        assert_eq!(
+            (
+                counts.client_write,
+                counts.server_read,
+                counts.server_write,
+                counts.client_read
+            ),
+            (0, 0, 0, 0),
+            "{batch} in flight: {counts:?}"
+        );
+    }
+}
