@@ -120,7 +120,7 @@ impl core::fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("role", &self.role)
             .field("state", &self.state)
-            .field("buffered_input", &self.read.buf.len())
+            .field("buffered_input", &self.read.data_len())
             .field("pending_output", &self.pending_output().len())
             .finish_non_exhaustive()
     }
@@ -284,7 +284,7 @@ impl Connection {
 
     /// Bytes of input received but not yet turned into events.
     pub fn buffered_input(&self) -> usize {
-        self.read.buf.len()
+        self.read.data_len()
     }
 
     /// Free the input and output buffers if they hold nothing, so a
