@@ -133,6 +133,9 @@ impl Connection {
                     Some(parsed) => parsed,
                     None => return Ok(None),
                 };
+                if let Some(message) = self.whole_message_frame(&header, header_len)? {
+                    return Ok(Some(Event::Message(message)));
+                }
                 self.check_header(&header)?;
                 self.read.buf.advance(header_len);
                 if !header.opcode.is_control() && !self.config.streaming {
@@ -163,6 +166,54 @@ impl Connection {
                 return Ok(None);
             }
         }
+    }
+
+    /// The common case, decoded in one step: a complete, unfragmented,
+    /// uncompressed text or binary frame already in the buffer, with no
+    /// message in progress. Anything else (or any rule broken) returns
+    /// `Ok(None)` and takes the general path, which reports the error; so
+    /// this is purely a shortcut, and the split-input property tests and
+    /// fuzz targets hold both paths to the same events.
+    fn whole_message_frame(
+        &mut self,
+        header: &FrameHeader,
+        header_len: usize,
+    ) -> Result<Option<Message>, ProtocolError> {
+        let text = match header.opcode {
+            OpCode::Text => true,
+            OpCode::Binary => false,
+            _ => return Ok(None),
+        };
+        let len = header.payload_len;
+        let mask_ok = header.mask.is_some() == (self.role == Role::Server);
+        if !header.fin
+            || header.rsv1
+            || header.rsv2
+            || header.rsv3
+            || !mask_ok
+            || self.read.message.is_some()
+            || self.config.streaming
+            || len > self.config.max_frame_size as u64
+            || len > self.config.max_message_size as u64
+            || (self.read.data_len() as u64) < header_len as u64 + len
+        {
+            return Ok(None);
+        }
+        self.read.buf.advance(header_len);
+        let mut payload = self.read.buf.split_to(len as usize);
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        if text {
+            // RFC 6455 §8.1: text must be UTF-8; the whole payload is here.
+            if core::str::from_utf8(&payload).is_err() {
+                return Err(ProtocolError::InvalidUtf8);
+            }
+            return Ok(Some(Message::Text(Utf8Bytes::from_validated(
+                payload.freeze(),
+            ))));
+        }
+        Ok(Some(Message::Binary(payload.freeze())))
     }
 
     fn current_frame_is_control(&self) -> bool {
