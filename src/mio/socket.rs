@@ -428,10 +428,16 @@ impl<S: Transport> WebSocket<S> {
     fn discard_input(&mut self) -> Result<(), Error> {
         let mut sink = [0u8; HANDSHAKE_CHUNK];
         while self.readable && !self.eof {
-            match read_some(&mut self.stream, &mut sink)? {
-                Some(0) => self.eof = true,
-                Some(_) => {}
-                None => self.readable = false,
+            match read_some(&mut self.stream, &mut sink) {
+                Ok(Some(0)) => self.eof = true,
+                Ok(Some(_)) => {}
+                Ok(None) => self.readable = false,
+                // The close handshake is done, so the WebSocket ended
+                // cleanly however TCP goes down: a peer that aborts its
+                // socket (some servers close with unread data, or with a
+                // zero linger) resets it, which ends the stream like EOF.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => self.eof = true,
+                Err(e) => return Err(Error::Io(e)),
             }
         }
         Ok(())
