@@ -379,6 +379,15 @@ impl<S: Transport> WebSocket<S> {
                 return Ok(None);
             };
             if let Some(event) = conn.poll_event()? {
+                if matches!(event, crate::Event::Ping(_)) && conn.has_pending_output() {
+                    // RFC 6455 §5.5.2: a pong is sent "as soon as is
+                    // practical". Write it now, before the next ping is
+                    // decoded: the core replaces an automatic pong still
+                    // wholly unsent (§5.5.3 allows answering only the latest
+                    // ping), which should happen only when the peer does not
+                    // read, not merely because ten pings came in one read.
+                    self.write_out()?;
+                }
                 return Ok(Some(event.into()));
             }
             if !self.readable || self.eof {
