@@ -90,18 +90,24 @@ impl WebSocket<TcpStream> {
         if parsed.secure {
             return Err(Error::Io(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "wss:// needs a TLS transport: open one and call WebSocket::client",
+                "wss:// needs a TLS transport: use WebSocket::connect_tls (feature rustls)",
             )));
         }
-        let addr = (parsed.host.as_str(), parsed.port)
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
-        let stream = TcpStream::connect(addr)?;
-        // Frames are written whole; waiting to coalesce them only adds latency.
-        stream.set_nodelay(true)?;
+        let stream = tcp_connect(&parsed)?;
         Ok(Self::with_client_upgrade(stream, &parsed, client, options))
     }
+}
+
+/// A non-blocking TCP connection to the URL's host and port, started.
+pub(super) fn tcp_connect(url: &WsUrl) -> io::Result<TcpStream> {
+    let addr = (url.host.as_str(), url.port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
+    let stream = TcpStream::connect(addr)?;
+    // Frames are written whole; waiting to coalesce them only adds latency.
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 impl<S: Transport> WebSocket<S> {
@@ -129,7 +135,7 @@ impl<S: Transport> WebSocket<S> {
         Ok(Self::with_client_upgrade(stream, &parsed, client, options))
     }
 
-    fn with_client_upgrade(
+    pub(super) fn with_client_upgrade(
         stream: S,
         url: &WsUrl,
         client: ClientOptions,
@@ -196,6 +202,11 @@ impl<S: Transport> WebSocket<S> {
         self.prelude.len() + frames
     }
 
+    /// Output is waiting for the socket: ours, or the transport's own.
+    fn wants_write(&self) -> bool {
+        self.pending_output() > 0 || self.stream.wants_write()
+    }
+
     /// Whether [`send`](Self::send) would currently refuse with
     /// [`SendError::Full`].
     pub fn is_full(&self) -> bool {
@@ -245,7 +256,7 @@ impl<S: Transport> WebSocket<S> {
     }
 
     fn wanted_interest(&self) -> Interest {
-        if self.pending_output() > 0 {
+        if self.wants_write() {
             Interest::READABLE | Interest::WRITABLE
         } else {
             Interest::READABLE
@@ -278,7 +289,7 @@ impl<S: Transport> WebSocket<S> {
             Phase::Open(_) => self.poll_open(),
             Phase::Refused => Ok(None),
         };
-        if let Err(Error::Io(_)) = &result {
+        if result.as_ref().is_err_and(is_transport_error) {
             self.close_transport();
         }
         self.settle();
@@ -427,7 +438,7 @@ impl<S: Transport> WebSocket<S> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => conn.filled(0),
                 Err(e) => {
                     conn.filled(0);
-                    return Err(Error::Io(e));
+                    return Err(Error::from(e));
                 }
             }
         }
@@ -445,8 +456,17 @@ impl<S: Transport> WebSocket<S> {
                 // cleanly however TCP goes down: a peer that aborts its
                 // socket (some servers close with unread data, or with a
                 // zero linger) resets it, which ends the stream like EOF.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => self.eof = true,
-                Err(e) => return Err(Error::Io(e)),
+                // Likewise a TLS peer that closes TCP without close_notify:
+                // no WebSocket data can be truncated any more.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    self.eof = true
+                }
+                Err(e) => return Err(Error::from(e)),
             }
         }
         Ok(())
@@ -541,10 +561,10 @@ impl<S: Transport> WebSocket<S> {
     /// and [`send`](Self::send) calls.
     pub fn flush(&mut self, registry: &Registry) -> Result<(), Error> {
         let mut result = Ok(());
-        if !self.finished && self.pending_output() > 0 {
+        if !self.finished && self.wants_write() {
             if let Err(e) = self.write_out() {
                 self.close_transport();
-                result = Err(Error::Io(e));
+                result = Err(Error::from(e));
             }
         }
         self.settle();
@@ -579,7 +599,12 @@ impl<S: Transport> WebSocket<S> {
             }
             conn.shrink_buffers();
         }
-        Ok(())
+        // The transport's own buffer (TLS records): out as far as the
+        // socket takes; the rest waits for a writable event.
+        match self.stream.flush() {
+            Err(e) if !is_would_block(&e) && e.kind() != io::ErrorKind::Interrupted => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Start deadlines and close the transport as the connection's state
@@ -595,11 +620,14 @@ impl<S: Transport> WebSocket<S> {
                 if self.eof || !conn.state().is_open() {
                     self.timer.closing(Instant::now());
                 }
-                conn.should_close_transport() || (self.eof && !conn.has_pending_output())
+                // Not while the transport still holds the close frame
+                // (TLS records the socket did not take yet).
+                (conn.should_close_transport() || (self.eof && !conn.has_pending_output()))
+                    && !(self.stream.wants_write() && !self.eof)
             }
             Phase::Refused => {
                 self.timer.closing(Instant::now());
-                self.prelude.is_empty() || self.eof
+                (self.prelude.is_empty() && !self.stream.wants_write()) || self.eof
             }
             Phase::Accepting(_) | Phase::Connecting(_) => self.eof,
         };
@@ -621,6 +649,17 @@ impl<S: Transport> WebSocket<S> {
             conn.receive_eof();
             conn.shrink_buffers();
         }
+    }
+}
+
+/// An error after which the transport is unusable: I/O, or TLS (which
+/// rustls reports through its stream's I/O errors).
+fn is_transport_error(e: &Error) -> bool {
+    match e {
+        Error::Io(_) => true,
+        #[cfg(feature = "rustls")]
+        Error::Tls(_) => true,
+        _ => false,
     }
 }
 
