@@ -95,10 +95,8 @@ fn run(poll: &mut Poll, url: &str, echo: bool) -> Result<Vec<Message>> {
                     // Behind older echoes, or refused at the mark: keep order.
                     if !backlog.is_empty() {
                         backlog.push_back(message);
-                    } else if let Err(e) = ws.send(message) {
-                        if let SendError::Full(message) = e {
-                            backlog.push_back(message);
-                        }
+                    } else if let Err(SendError::Full(message)) = ws.send(message) {
+                        backlog.push_back(message);
                     }
                 }
                 Ok(Some(Event::Message(message))) => received.push(message),

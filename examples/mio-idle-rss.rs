@@ -37,9 +37,15 @@ fn main() -> ExitCode {
         [] => server(10_000),
         [n] => match n.parse() {
             Ok(n) => server(n),
-            Err(_) => Err(io::Error::new(io::ErrorKind::InvalidInput, "N must be a number")),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "N must be a number",
+            )),
         },
-        _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "usage: mio-idle-rss [N]")),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "usage: mio-idle-rss [N]",
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,7 +62,13 @@ fn rss() -> io::Result<usize> {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
         .map(|kib| kib * 1024)
         .ok_or_else(|| io::Error::new(io::ErrorKind::Unsupported, "no VmRSS in /proc/self/status"))
 }
@@ -81,8 +93,7 @@ fn server(n: usize) -> io::Result<()> {
         .stdout(Stdio::piped())
         .spawn()?;
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped"))
-        .read_line(&mut line)?;
+    BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
     if line.trim() != "ready" {
         let _ = child.kill();
         return Err(io::Error::other(format!("client process: {}", line.trim())));

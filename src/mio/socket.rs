@@ -623,7 +623,7 @@ impl<S: Transport> WebSocket<S> {
                 // Not while the transport still holds the close frame
                 // (TLS records the socket did not take yet).
                 (conn.should_close_transport() || (self.eof && !conn.has_pending_output()))
-                    && !(self.stream.wants_write() && !self.eof)
+                    && (!self.stream.wants_write() || self.eof)
             }
             Phase::Refused => {
                 self.timer.closing(Instant::now());
