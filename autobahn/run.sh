@@ -2,12 +2,18 @@
 # Run the Autobahn testsuite (wstest) against the rfc6455 example testees and
 # gate the result with autobahn/check.py.  See autobahn/README.md.
 #
-#   autobahn/run.sh [server|client|all] [--docker] [--full] [--cases LIST]
-#                   [--no-deflate]
+#   autobahn/run.sh [server|client|all] [--mio|--no-mio] [--docker] [--full]
+#                   [--cases LIST] [--no-deflate]
 #
 #   server      wstest -m fuzzingclient drives examples/autobahn-server
-#   client      examples/autobahn-client runs against wstest -m fuzzingserver
+#               (agent rfc6455) and examples/mio-echo-server (rfc6455-mio)
+#   client      examples/autobahn-client (rfc6455) and
+#               examples/mio-autobahn-client (rfc6455-mio) run against
+#               wstest -m fuzzingserver
 #   all         both (default)
+#   --mio       only the mio agents; --no-mio: only the blocking ones
+#               (default: both; the mio agents run sections 1-10 unless
+#               --full or --cases is given)
 #   --docker    use the crossbario/autobahn-testsuite image instead of a
 #               local Python 2.7 virtualenv
 #   --full      all 517 cases (default: sections 1-10 + a 12/13 sample)
@@ -23,6 +29,8 @@
 #   AUTOBAHN_DOCKER_IMAGE         image for --docker (default crossbario/autobahn-testsuite:25.10.1)
 #   AUTOBAHN_TIMEOUT              seconds one mode may run (default 1800, 14400 with --full)
 #   AUTOBAHN_PORT_WAIT            seconds to wait for a listener (default 30)
+#   AUTOBAHN_PORT_OFFSET          added to every port (default 0), so two runs
+#                                 can share a machine
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,6 +55,13 @@ VIRTUALENV_VERSION=20.15.1
 # messages spanning continuation frames.
 SAMPLE_DEFLATE_CASES="1 9 13"
 CLIENT_AGENT=rfc6455
+MIO_AGENT=rfc6455-mio
+# What the mio agents run by default (no --full, no --cases): sections 1-10.
+# The mio adapter shares the protocol core (and so the deflate code) with the
+# blocking testees, which run the 12/13 sample; what the mio agents add is
+# the event loop, buffering and backpressure, which sections 1-10 exercise
+# (9.x: messages up to 16 MiB).  --full runs all 517 for every agent.
+MIO_DEFAULT_SECTIONS="1 2 3 4 5 6 7 8 9 10"
 DOCKER_IMAGE="${AUTOBAHN_DOCKER_IMAGE:-crossbario/autobahn-testsuite:$WSTEST_VERSION}"
 PORT_WAIT="${AUTOBAHN_PORT_WAIT:-30}"
 
@@ -56,9 +71,10 @@ GEN="$ROOT/target/autobahn"
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "==> $*" >&2; }
 
-usage() { sed -n '2,25s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,33s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 MODE=all
+AGENTS=both
 DOCKER=0
 FULL=0
 CASES=""
@@ -66,6 +82,8 @@ ALLOW="${AUTOBAHN_ALLOW_UNIMPLEMENTED:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     server|client|all) MODE="$1" ;;
+    --mio) AGENTS=mio ;;
+    --no-mio) AGENTS=blocking ;;
     --docker) DOCKER=1 ;;
     --full) FULL=1 ;;
     --cases) [ $# -ge 2 ] || die "--cases needs a list"; CASES="$2"; shift ;;
@@ -185,14 +203,22 @@ SERVER_ADDR="${SERVER_URL#ws://}"; SERVER_ADDR="${SERVER_ADDR%%/*}"
 SERVER_PORT="${SERVER_ADDR##*:}"
 CLIENT_ADDR="${CLIENT_URL#ws://}"; CLIENT_ADDR="${CLIENT_ADDR%%/*}"
 CLIENT_PORT="${CLIENT_ADDR##*:}"
+OFFSET="${AUTOBAHN_PORT_OFFSET:-0}"
+SERVER_PORT=$((SERVER_PORT + OFFSET)); SERVER_ADDR="${SERVER_ADDR%:*}:$SERVER_PORT"
+CLIENT_PORT=$((CLIENT_PORT + OFFSET)); CLIENT_ADDR="${CLIENT_ADDR%:*}:$CLIENT_PORT"
+# The mio agents listen (server mode) and find wstest (client mode) two
+# ports further on, so the two agents of a mode never share a port.
+MIO_SERVER_PORT=$((SERVER_PORT + 2)); MIO_SERVER_ADDR="${SERVER_ADDR%:*}:$MIO_SERVER_PORT"
+MIO_CLIENT_PORT=$((CLIENT_PORT + 2)); MIO_CLIENT_ADDR="${CLIENT_ADDR%:*}:$MIO_CLIENT_PORT"
 
 mkdir -p "$GEN" "$AB/reports"
 
-# Expected case ids of this run -> $GEN/cases.txt (one per line).
+# select_cases OUT [SECTIONS]: expected case ids of this run -> OUT (one per
+# line); SECTIONS (space-separated) replaces the default selection.
 select_cases() {
-  python3 - "$AB/cases.txt" "$GEN/cases.txt" "$FULL" "$CASES" "$SAMPLE_DEFLATE_CASES" <<'EOF'
+  python3 - "$AB/cases.txt" "$1" "$FULL" "$CASES" "$SAMPLE_DEFLATE_CASES" "${2:-}" <<'EOF'
 import re, sys
-src, out, full, patterns, sample = sys.argv[1:]
+src, out, full, patterns, sample, sections = sys.argv[1:]
 ids = [l.strip() for l in open(src) if l.strip() and not l.startswith("#")]
 if full == "1":
     chosen = ids
@@ -206,6 +232,9 @@ elif patterns:
             sys.exit("run.sh: error: case pattern %r matches no case" % pat)
         chosen += [c for c in hits if c not in chosen]
     chosen = [c for c in ids if c in chosen]
+elif sections:
+    keep = set(sections.split())
+    chosen = [c for c in ids if c.split(".")[0] in keep]
 else:
     picks = set(sample.split())
     chosen = [c for c in ids
@@ -215,15 +244,21 @@ print(len(chosen))
 EOF
 }
 
-# make_config SRC DST: the checked-in config with this run's cases (and, in
-# Docker, the report directory under the /reports mount).
+# make_config SRC DST CASES URL AGENT OUTDIR: the checked-in config with this
+# run's cases, testee URL and agent (server mode) or listening URL (client
+# mode), and report directory (in Docker, under the /reports mount).
 make_config() {
-  python3 - "$1" "$2" "$GEN/cases.txt" "$DOCKER" <<'EOF'
+  python3 - "$@" "$DOCKER" <<'EOF'
 import json, os, sys
-src, dst, cases, docker = sys.argv[1:]
+src, dst, cases, url, agent, outdir, docker = sys.argv[1:]
 spec = json.load(open(src))
 spec["cases"] = [l.strip() for l in open(cases) if l.strip()]
 spec["exclude-cases"] = []
+spec["outdir"] = outdir
+if "servers" in spec:
+    spec["servers"] = [{"agent": agent, "url": url}]
+else:
+    spec["url"] = url
 if docker == "1":
     spec["outdir"] = "/reports/" + os.path.basename(os.path.normpath(spec["outdir"]))
 json.dump(spec, open(dst, "w"), indent=2)
@@ -287,37 +322,41 @@ sys.exit(0 if sys.argv[1] in names else 1)' "$ex" <<<"$meta" || missing+=("$ex")
 }
 
 # ---------------------------------------------------------------- modes
-RESULTS=()   # "mode:status" per mode run
+RESULTS=()   # "label:status" per agent and mode run
 
+# check_report LABEL DIR AGENT CASES_FILE
 check_report() {
-  local mode="$1" dir="$2" agent="$3"
-  local args=("$dir" --agent "$agent" --cases-file "$GEN/cases.txt" --label "$mode")
+  local label="$1" dir="$2" agent="$3" cases="$4"
+  local args=("$dir" --agent "$agent" --cases-file "$cases" --label "$label")
   [ "$FULL" = 1 ] && args+=(--expect-cases "$FULL_CASE_COUNT")
   [ -n "$ALLOW" ] && args+=(--allow-unimplemented "$ALLOW")
   local rc=0
-  python3 "$AB/check.py" "${args[@]}" | tee "$GEN/check-$mode.txt" || rc=$?
-  RESULTS+=("$mode:$rc")
+  python3 "$AB/check.py" "${args[@]}" | tee "$GEN/check-$label.txt" || rc=$?
+  RESULTS+=("$label:$rc")
 }
 
+# run_server_mode LABEL EXAMPLE AGENT ADDR REPORT CASES_FILE: wstest's
+# fuzzingclient against the EXAMPLE server listening on ADDR.
 run_server_mode() {
-  local cfg="$GEN/fuzzingclient.json" tlog="$GEN/testee-server.log" wlog="$GEN/wstest-server.log"
-  make_config "$AB/fuzzingclient.json" "$cfg"
-  rm -rf "$AB/reports/servers"
-  log "server mode: autobahn-server on $SERVER_ADDR (log: ${tlog#"$ROOT"/})"
-  port_listening "$SERVER_PORT" && die "port $SERVER_PORT is already in use"
-  "$EXAMPLES_DIR/autobahn-server" "$SERVER_ADDR" >"$tlog" 2>&1 &
+  local label="$1" example="$2" agent="$3" addr="$4" report="$5" cases="$6"
+  local port="${addr##*:}"
+  local cfg="$GEN/fuzzingclient-$label.json" tlog="$GEN/testee-$label.log" wlog="$GEN/wstest-$label.log"
+  make_config "$AB/fuzzingclient.json" "$cfg" "$cases" "ws://$addr" "$agent" "./reports/$report"
+  rm -rf "${AB:?}/reports/$report"
+  log "$label: $example on $addr (log: ${tlog#"$ROOT"/})"
+  port_listening "$port" && die "port $port is already in use"
+  "$EXAMPLES_DIR/$example" "$addr" >"$tlog" 2>&1 &
   local testee=$!
   PIDS+=("$testee")
-  wait_port "$SERVER_PORT" "$testee" autobahn-server "$tlog"
+  wait_port "$port" "$testee" "$example" "$tlog"
 
-  log "server mode: wstest -m fuzzingclient, $(wc -l <"$GEN/cases.txt") cases (log: ${wlog#"$ROOT"/})"
-  local wst rc=0
+  log "$label: wstest -m fuzzingclient, $(wc -l <"$cases") cases as agent $agent (log: ${wlog#"$ROOT"/})"
+  local wst rc=0 name="rfc6455-autobahn-$label-$$"
   if [ "$DOCKER" = 1 ]; then
-    local name="rfc6455-autobahn-server-$$"
     CONTAINERS+=("$name")
     timeout "$TIMEOUT" docker run --rm --name "$name" --net=host --user "$(id -u):$(id -g)" \
       -v "$GEN:/config:ro" -v "$AB/reports:/reports" "$DOCKER_IMAGE" \
-      wstest -m fuzzingclient -s /config/fuzzingclient.json >"$wlog" 2>&1 &
+      wstest -m fuzzingclient -s "/config/${cfg##*/}" >"$wlog" 2>&1 &
   else
     (cd "$AB" && exec timeout "$TIMEOUT" "$VENV/bin/wstest" -m fuzzingclient -s "$cfg") >"$wlog" 2>&1 &
   fi
@@ -325,41 +364,45 @@ run_server_mode() {
   PIDS+=("$wst")
   wait_pid "$wst" || rc=$?
   if ! kill -0 "$testee" 2>/dev/null; then
-    log "server mode: warning: autobahn-server exited during the run (log: ${tlog#"$ROOT"/})"
+    log "$label: warning: $example exited during the run (log: ${tlog#"$ROOT"/})"
   fi
   stop_pid "$testee"
-  [ "$DOCKER" = 1 ] && docker rm -f "rfc6455-autobahn-server-$$" >/dev/null 2>&1 || true
+  [ "$DOCKER" = 1 ] && docker rm -f "$name" >/dev/null 2>&1 || true
   if [ "$rc" != 0 ]; then
     tail -n 20 "$wlog" >&2 || true
-    [ "$rc" = 124 ] && log "server mode: wstest timed out after ${TIMEOUT}s"
-    log "server mode: wstest exited with status $rc"
+    [ "$rc" = 124 ] && log "$label: wstest timed out after ${TIMEOUT}s"
+    log "$label: wstest exited with status $rc"
   fi
-  check_report server "$AB/reports/servers" "$SERVER_AGENT"
+  check_report "$label" "$AB/reports/$report" "$agent" "$cases"
 }
 
+# run_client_mode LABEL EXAMPLE AGENT ADDR REPORT CASES_FILE: the EXAMPLE
+# client against wstest's fuzzingserver listening on ADDR.
 run_client_mode() {
-  local cfg="$GEN/fuzzingserver.json" tlog="$GEN/testee-client.log" wlog="$GEN/wstest-client.log"
-  make_config "$AB/fuzzingserver.json" "$cfg"
-  rm -rf "$AB/reports/clients"
-  port_listening "$CLIENT_PORT" && die "port $CLIENT_PORT is already in use"
-  log "client mode: wstest -m fuzzingserver on $CLIENT_ADDR, $(wc -l <"$GEN/cases.txt") cases (log: ${wlog#"$ROOT"/})"
-  local name="rfc6455-autobahn-client-$$"
+  local label="$1" example="$2" agent="$3" addr="$4" report="$5" cases="$6"
+  local port="${addr##*:}"
+  local cfg="$GEN/fuzzingserver-$label.json" tlog="$GEN/testee-$label.log" wlog="$GEN/wstest-$label.log"
+  make_config "$AB/fuzzingserver.json" "$cfg" "$cases" "ws://$addr" "$agent" "./reports/$report"
+  rm -rf "${AB:?}/reports/$report"
+  port_listening "$port" && die "port $port is already in use"
+  log "$label: wstest -m fuzzingserver on $addr, $(wc -l <"$cases") cases (log: ${wlog#"$ROOT"/})"
+  local name="rfc6455-autobahn-$label-$$"
   if [ "$DOCKER" = 1 ]; then
     CONTAINERS+=("$name")
     docker run --rm --name "$name" --net=host --user "$(id -u):$(id -g)" \
       -v "$GEN:/config:ro" -v "$AB/reports:/reports" "$DOCKER_IMAGE" \
-      wstest -m fuzzingserver -s /config/fuzzingserver.json -u 0 >"$wlog" 2>&1 &
+      wstest -m fuzzingserver -s "/config/${cfg##*/}" -u 0 >"$wlog" 2>&1 &
   else
     # -u 0: no embedded web server (it would take port 8080).
     (cd "$AB" && exec "$VENV/bin/wstest" -m fuzzingserver -s "$cfg" -u 0) >"$wlog" 2>&1 &
   fi
   local wst=$!
   PIDS+=("$wst")
-  wait_port "$CLIENT_PORT" "$wst" "wstest fuzzingserver" "$wlog"
+  wait_port "$port" "$wst" "wstest fuzzingserver" "$wlog"
 
-  log "client mode: autobahn-client $CLIENT_URL $CLIENT_AGENT (log: ${tlog#"$ROOT"/})"
+  log "$label: $example ws://$addr $agent (log: ${tlog#"$ROOT"/})"
   local testee rc=0
-  timeout "$TIMEOUT" "$EXAMPLES_DIR/autobahn-client" "$CLIENT_URL" "$CLIENT_AGENT" >"$tlog" 2>&1 &
+  timeout "$TIMEOUT" "$EXAMPLES_DIR/$example" "ws://$addr" "$agent" >"$tlog" 2>&1 &
   testee=$!
   PIDS+=("$testee")
   wait_pid "$testee" || rc=$?
@@ -367,15 +410,15 @@ run_client_mode() {
   stop_pid "$wst"
   if [ "$rc" != 0 ]; then
     tail -n 20 "$tlog" >&2 || true
-    [ "$rc" = 124 ] && log "client mode: autobahn-client timed out after ${TIMEOUT}s"
-    log "client mode: autobahn-client exited with status $rc"
-    RESULTS+=("client-testee:$rc")
+    [ "$rc" = 124 ] && log "$label: $example timed out after ${TIMEOUT}s"
+    log "$label: $example exited with status $rc"
+    RESULTS+=("$label-testee:$rc")
   fi
-  check_report client "$AB/reports/clients" "$CLIENT_AGENT"
+  check_report "$label" "$AB/reports/$report" "$agent" "$cases"
 }
 
 # ---------------------------------------------------------------- main
-n="$(select_cases)"
+n="$(select_cases "$GEN/cases.txt")"
 if [ "$FULL" = 1 ]; then
   log "running all $n cases"
 elif [ -n "$CASES" ]; then
@@ -383,13 +426,27 @@ elif [ -n "$CASES" ]; then
 else
   log "running $n cases: sections 1-10 + 12.*.{${SAMPLE_DEFLATE_CASES// /,}} + 13.*.{${SAMPLE_DEFLATE_CASES// /,}} (--full for all $FULL_CASE_COUNT)"
 fi
+if [ "$AGENTS" != blocking ]; then
+  if [ "$FULL" = 1 ] || [ -n "$CASES" ]; then
+    cp "$GEN/cases.txt" "$GEN/cases-mio.txt"
+  else
+    n="$(select_cases "$GEN/cases-mio.txt" "$MIO_DEFAULT_SECTIONS")"
+    log "mio agents: $n cases (sections ${MIO_DEFAULT_SECTIONS// /,}; --full for all)"
+  fi
+fi
 [ -n "$ALLOW" ] && log "UNIMPLEMENTED accepted in sections $ALLOW"
 
-case "$MODE" in
-  server) examples=(autobahn-server) ;;
-  client) examples=(autobahn-client) ;;
-  all) examples=(autobahn-server autobahn-client) ;;
-esac
+examples=()
+if [ "$AGENTS" != mio ]; then
+  [ "$MODE" = client ] || examples+=(autobahn-server)
+  [ "$MODE" = server ] || examples+=(autobahn-client)
+fi
+if [ "$AGENTS" != blocking ]; then
+  [ "$MODE" = client ] || examples+=(mio-echo-server)
+  [ "$MODE" = server ] || examples+=(mio-autobahn-client)
+  # The mio testees need the adapter's feature.
+  AUTOBAHN_CARGO_FLAGS="${AUTOBAHN_CARGO_FLAGS:-} --features mio"
+fi
 build_testees "${examples[@]}"
 if [ "$DOCKER" = 1 ]; then
   command -v docker >/dev/null || die "--docker: docker not found"
@@ -397,23 +454,30 @@ else
   ensure_venv
 fi
 
-case "$MODE" in
-  server) run_server_mode ;;
-  client) run_client_mode ;;
-  all) run_server_mode; run_client_mode ;;
-esac
+blocking_server() { run_server_mode server autobahn-server "$SERVER_AGENT" "$SERVER_ADDR" servers "$GEN/cases.txt"; }
+blocking_client() { run_client_mode client autobahn-client "$CLIENT_AGENT" "$CLIENT_ADDR" clients "$GEN/cases.txt"; }
+mio_server() { run_server_mode server-mio mio-echo-server "$MIO_AGENT" "$MIO_SERVER_ADDR" servers-mio "$GEN/cases-mio.txt"; }
+mio_client() { run_client_mode client-mio mio-autobahn-client "$MIO_AGENT" "$MIO_CLIENT_ADDR" clients-mio "$GEN/cases-mio.txt"; }
+if [ "$MODE" != client ]; then
+  [ "$AGENTS" = mio ] || blocking_server
+  [ "$AGENTS" = blocking ] || mio_server
+fi
+if [ "$MODE" != server ]; then
+  [ "$AGENTS" = mio ] || blocking_client
+  [ "$AGENTS" = blocking ] || mio_client
+fi
 
 echo
 echo "==================== Autobahn summary ===================="
 status=0
 for r in "${RESULTS[@]}"; do
-  mode="${r%%:*}"; rc="${r##*:}"
-  if [ -f "$GEN/check-$mode.txt" ]; then cat "$GEN/check-$mode.txt"; echo; fi
+  label="${r%%:*}"; rc="${r##*:}"
+  if [ -f "$GEN/check-$label.txt" ]; then cat "$GEN/check-$label.txt"; echo; fi
   [ "$rc" = 0 ] || status=1
 done
 for r in "${RESULTS[@]}"; do
   [ "${r##*:}" = 0 ] || echo "FAILED: ${r%%:*} (status ${r##*:})"
 done
-[ "$status" = 0 ] && echo "Autobahn: all modes passed"
-echo "Reports: autobahn/reports/ (index.html per mode)"
+[ "$status" = 0 ] && echo "Autobahn: all agents and modes passed"
+echo "Reports: autobahn/reports/ (index.html per agent and mode)"
 exit "$status"

@@ -517,3 +517,110 @@ fn mio_client_against_mio_server() {
     assert_eq!(ws.state(), Some(rfc6455::State::Closed { clean: true }));
     server.shutdown();
 }
+
+/// The upgrade response from a raw socket; bytes read past it are returned.
+fn read_response(stream: &mut TcpStream) -> Vec<u8> {
+    stream.set_read_timeout(Some(BOUND)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "EOF before the upgrade response");
+        got.extend_from_slice(&buf[..n]);
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            assert!(got.starts_with(b"HTTP/1.1 101"), "refused");
+            return got.split_off(end + 4);
+        }
+    }
+}
+
+// RFC 6455 §5.5.2: a pong goes out "as soon as is practical". Ten pings in
+// one segment are all read at once; each pong must still be written before
+// the next ping is decoded (the core would otherwise answer only the last,
+// as §5.5.3 allows, which is meant for a peer that does not read).
+#[test]
+fn every_ping_in_one_read_gets_its_pong() {
+    let server = Server::start(Options::default());
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.write_all(REQUEST).unwrap();
+    let early = read_response(&mut stream);
+    // A sans-IO client connection encodes the pings and decodes the pongs.
+    let mut peer = Connection::new(Role::Client, plain_config());
+    peer.receive(&early);
+    for i in 0..10u8 {
+        peer.send_ping(&[b'p', i]).unwrap();
+    }
+    stream.write_all(peer.pending_output()).unwrap();
+    let sent = peer.pending_output().len();
+    peer.advance_output(sent);
+    let mut pongs = Vec::new();
+    let mut buf = [0u8; 1024];
+    while pongs.len() < 10 {
+        while let Some(event) = peer.poll_event().unwrap() {
+            match event {
+                rfc6455::Event::Pong(payload) => pongs.push(payload.to_vec()),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        if pongs.len() < 10 {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "EOF after {} pongs", pongs.len());
+            peer.receive(&buf[..n]);
+        }
+    }
+    let want: Vec<Vec<u8>> = (0..10u8).map(|i| vec![b'p', i]).collect();
+    assert_eq!(pongs, want);
+    server.shutdown();
+}
+
+// RFC 6455 §7.1.1: once the close handshake is done the client waits for
+// the server to close TCP. A server that aborts instead (closing with unread
+// input resets the connection) has still closed the WebSocket cleanly.
+#[test]
+fn reset_after_close_handshake_is_a_clean_end() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = blocking::accept_with(stream, plain_config(), |_| {
+            Ok(rfc6455::AcceptOptions::default())
+        })
+        .unwrap();
+        // Leave the client's message unread, start the close handshake,
+        // give the reply time to arrive (unread too), then drop: the
+        // unread input makes the kernel reset the connection.
+        thread::sleep(Duration::from_millis(200));
+        ws.close(CloseCode::NORMAL, "bye").unwrap();
+        thread::sleep(Duration::from_millis(300));
+    });
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(16);
+    let options = Options {
+        config: plain_config(),
+        ..Options::default()
+    };
+    let url = format!("ws://{addr}/");
+    let mut ws = WebSocket::connect(&url, ClientOptions::default(), &options).unwrap();
+    ws.register(poll.registry(), Token(0)).unwrap();
+    let mut closes = 0;
+    let start = Instant::now();
+    while !ws.is_finished() {
+        assert!(start.elapsed() < BOUND, "client did not finish");
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap();
+        for event in events.iter() {
+            ws.ready(event);
+        }
+        while let Some(event) = ws.poll_event().expect("no error after the close") {
+            match event {
+                Event::Open => ws.send(Message::text("never read")).unwrap(),
+                Event::Close(_) => closes += 1,
+                _ => {}
+            }
+        }
+        ws.flush(poll.registry()).unwrap();
+    }
+    assert_eq!(closes, 1);
+    assert_eq!(ws.state(), Some(rfc6455::State::Closed { clean: true }));
+    server.join().unwrap();
+}

@@ -36,16 +36,26 @@
 //! read into a buffer allocated when data arrives, and both buffers are
 //! released once drained (see [`Connection::shrink_buffers`]).
 //!
+//! **TLS** (feature `rustls` too): [`TlsStream`] runs a rustls session over
+//! a `mio::net::TcpStream`; [`WebSocket::connect_tls`] opens `wss://`, and a
+//! server wraps each accepted socket in a [`TlsServerStream`]. TLS buffers
+//! on its own and may need to write while the application only reads
+//! ([`Transport::wants_write`]); the adapter keeps writable interest for it.
+//!
 //! [`Connection::shrink_buffers`]: crate::Connection::shrink_buffers
 
 mod socket;
 mod timers;
+#[cfg(feature = "rustls")]
+mod tls;
 mod transport;
 
 pub use crate::blocking::Rejection;
 pub use crate::timer::{Timeout, Timeouts};
 pub use socket::WebSocket;
 pub use timers::Timers;
+#[cfg(feature = "rustls")]
+pub use tls::{TlsClientStream, TlsServerStream, TlsStream};
 pub use transport::Transport;
 
 use crate::close::CloseFrame;

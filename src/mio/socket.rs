@@ -90,18 +90,24 @@ impl WebSocket<TcpStream> {
         if parsed.secure {
             return Err(Error::Io(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "wss:// needs a TLS transport: open one and call WebSocket::client",
+                "wss:// needs a TLS transport: use WebSocket::connect_tls (feature rustls)",
             )));
         }
-        let addr = (parsed.host.as_str(), parsed.port)
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
-        let stream = TcpStream::connect(addr)?;
-        // Frames are written whole; waiting to coalesce them only adds latency.
-        stream.set_nodelay(true)?;
+        let stream = tcp_connect(&parsed)?;
         Ok(Self::with_client_upgrade(stream, &parsed, client, options))
     }
+}
+
+/// A non-blocking TCP connection to the URL's host and port, started.
+pub(super) fn tcp_connect(url: &WsUrl) -> io::Result<TcpStream> {
+    let addr = (url.host.as_str(), url.port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
+    let stream = TcpStream::connect(addr)?;
+    // Frames are written whole; waiting to coalesce them only adds latency.
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 impl<S: Transport> WebSocket<S> {
@@ -129,7 +135,7 @@ impl<S: Transport> WebSocket<S> {
         Ok(Self::with_client_upgrade(stream, &parsed, client, options))
     }
 
-    fn with_client_upgrade(
+    pub(super) fn with_client_upgrade(
         stream: S,
         url: &WsUrl,
         client: ClientOptions,
@@ -196,6 +202,11 @@ impl<S: Transport> WebSocket<S> {
         self.prelude.len() + frames
     }
 
+    /// Output is waiting for the socket: ours, or the transport's own.
+    fn wants_write(&self) -> bool {
+        self.pending_output() > 0 || self.stream.wants_write()
+    }
+
     /// Whether [`send`](Self::send) would currently refuse with
     /// [`SendError::Full`].
     pub fn is_full(&self) -> bool {
@@ -245,7 +256,7 @@ impl<S: Transport> WebSocket<S> {
     }
 
     fn wanted_interest(&self) -> Interest {
-        if self.pending_output() > 0 {
+        if self.wants_write() {
             Interest::READABLE | Interest::WRITABLE
         } else {
             Interest::READABLE
@@ -278,7 +289,7 @@ impl<S: Transport> WebSocket<S> {
             Phase::Open(_) => self.poll_open(),
             Phase::Refused => Ok(None),
         };
-        if let Err(Error::Io(_)) = &result {
+        if result.as_ref().is_err_and(is_transport_error) {
             self.close_transport();
         }
         self.settle();
@@ -379,6 +390,15 @@ impl<S: Transport> WebSocket<S> {
                 return Ok(None);
             };
             if let Some(event) = conn.poll_event()? {
+                if matches!(event, crate::Event::Ping(_)) && conn.has_pending_output() {
+                    // RFC 6455 §5.5.2: a pong is sent "as soon as is
+                    // practical". Write it now, before the next ping is
+                    // decoded: the core replaces an automatic pong still
+                    // wholly unsent (§5.5.3 allows answering only the latest
+                    // ping), which should happen only when the peer does not
+                    // read, not merely because ten pings came in one read.
+                    self.write_out()?;
+                }
                 return Ok(Some(event.into()));
             }
             if !self.readable || self.eof {
@@ -418,7 +438,7 @@ impl<S: Transport> WebSocket<S> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => conn.filled(0),
                 Err(e) => {
                     conn.filled(0);
-                    return Err(Error::Io(e));
+                    return Err(Error::from(e));
                 }
             }
         }
@@ -428,10 +448,25 @@ impl<S: Transport> WebSocket<S> {
     fn discard_input(&mut self) -> Result<(), Error> {
         let mut sink = [0u8; HANDSHAKE_CHUNK];
         while self.readable && !self.eof {
-            match read_some(&mut self.stream, &mut sink)? {
-                Some(0) => self.eof = true,
-                Some(_) => {}
-                None => self.readable = false,
+            match read_some(&mut self.stream, &mut sink) {
+                Ok(Some(0)) => self.eof = true,
+                Ok(Some(_)) => {}
+                Ok(None) => self.readable = false,
+                // The close handshake is done, so the WebSocket ended
+                // cleanly however TCP goes down: a peer that aborts its
+                // socket (some servers close with unread data, or with a
+                // zero linger) resets it, which ends the stream like EOF.
+                // Likewise a TLS peer that closes TCP without close_notify:
+                // no WebSocket data can be truncated any more.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    self.eof = true
+                }
+                Err(e) => return Err(Error::from(e)),
             }
         }
         Ok(())
@@ -526,10 +561,10 @@ impl<S: Transport> WebSocket<S> {
     /// and [`send`](Self::send) calls.
     pub fn flush(&mut self, registry: &Registry) -> Result<(), Error> {
         let mut result = Ok(());
-        if !self.finished && self.pending_output() > 0 {
+        if !self.finished && self.wants_write() {
             if let Err(e) = self.write_out() {
                 self.close_transport();
-                result = Err(Error::Io(e));
+                result = Err(Error::from(e));
             }
         }
         self.settle();
@@ -564,7 +599,12 @@ impl<S: Transport> WebSocket<S> {
             }
             conn.shrink_buffers();
         }
-        Ok(())
+        // The transport's own buffer (TLS records): out as far as the
+        // socket takes; the rest waits for a writable event.
+        match self.stream.flush() {
+            Err(e) if !is_would_block(&e) && e.kind() != io::ErrorKind::Interrupted => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Start deadlines and close the transport as the connection's state
@@ -580,11 +620,14 @@ impl<S: Transport> WebSocket<S> {
                 if self.eof || !conn.state().is_open() {
                     self.timer.closing(Instant::now());
                 }
-                conn.should_close_transport() || (self.eof && !conn.has_pending_output())
+                // Not while the transport still holds the close frame
+                // (TLS records the socket did not take yet).
+                (conn.should_close_transport() || (self.eof && !conn.has_pending_output()))
+                    && (!self.stream.wants_write() || self.eof)
             }
             Phase::Refused => {
                 self.timer.closing(Instant::now());
-                self.prelude.is_empty() || self.eof
+                (self.prelude.is_empty() && !self.stream.wants_write()) || self.eof
             }
             Phase::Accepting(_) | Phase::Connecting(_) => self.eof,
         };
@@ -606,6 +649,17 @@ impl<S: Transport> WebSocket<S> {
             conn.receive_eof();
             conn.shrink_buffers();
         }
+    }
+}
+
+/// An error after which the transport is unusable: I/O, or TLS (which
+/// rustls reports through its stream's I/O errors).
+fn is_transport_error(e: &Error) -> bool {
+    match e {
+        Error::Io(_) => true,
+        #[cfg(feature = "rustls")]
+        Error::Tls(_) => true,
+        _ => false,
     }
 }
 

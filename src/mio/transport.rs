@@ -15,6 +15,15 @@ pub trait Transport: Read + Write + ::mio::event::Source {
     fn shutdown(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    /// Whether the transport holds output of its own that the socket has
+    /// not taken yet (a TLS session's records: handshake messages, alerts,
+    /// encrypted data). While it does, the adapter keeps writable interest
+    /// and calls `flush` on writable events, even with no WebSocket output
+    /// pending. The default, for plain sockets, is `false`.
+    fn wants_write(&self) -> bool {
+        false
+    }
 }
 
 impl Transport for ::mio::net::TcpStream {

@@ -8,6 +8,9 @@
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code)]
 
+#[cfg(feature = "rustls")]
+pub mod certs;
+
 use rfc6455::blocking::{self, MaybeTlsStream, Rejection, Transport, WebSocket};
 use rfc6455::{AcceptOptions, ClientOptions, CloseFrame, Config, Error, Request};
 use std::io::{self, Read, Write};
