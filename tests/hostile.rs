@@ -506,3 +506,38 @@ fn slowloris_handshake_times_out() {
     );
     trickle.join().unwrap();
 }
+
+/// Slowloris against the handshake deadline: one byte every 100 ms (faster
+/// than any per-read timeout would catch) still ends at
+/// `blocking::HANDSHAKE_TIMEOUT`, with the server's thread released.
+#[test]
+fn trickled_handshake_ends_at_the_handshake_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let trickle = thread::spawn(move || {
+        let mut client = TcpStream::connect(addr).unwrap();
+        client.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        let deadline = Instant::now() + blocking::HANDSHAKE_TIMEOUT + Duration::from_secs(3);
+        for b in REQUEST.iter().cycle() {
+            if Instant::now() > deadline || client.write_all(std::slice::from_ref(b)).is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let (stream, _) = listener.accept().unwrap();
+    let start = Instant::now();
+    let result = blocking::accept(stream);
+    let elapsed = start.elapsed();
+    match result {
+        Err(Error::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}"),
+        Err(other) => panic!("expected the handshake deadline, got {other}"),
+        Ok(_) => panic!("a trickled handshake was accepted"),
+    }
+    assert!(elapsed >= blocking::HANDSHAKE_TIMEOUT, "{elapsed:?}");
+    assert!(
+        elapsed < blocking::HANDSHAKE_TIMEOUT + Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+    trickle.join().unwrap();
+}

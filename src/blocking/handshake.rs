@@ -10,6 +10,15 @@ use crate::handshake::{
 use crate::upgrade::{ClientUpgrade, ServerUpgrade};
 use std::io::{self, Read};
 use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// The longest an opening handshake may take, from the first read to the
+/// complete request or response. Without a bound on the whole handshake, a
+/// peer that trickles one byte just faster than the socket's read timeout
+/// (slowloris) would hold a thread until the 16 KiB header limit; 10 s is
+/// what mature servers allow. Enforced through the transport's read timeout,
+/// so a [`Transport`] without one is only checked between reads.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connect to a `ws://` URL (or, with the `rustls` feature, a `wss://`
 /// one) with default options.
@@ -69,8 +78,9 @@ pub fn client<S: Transport>(
     stream.write_all(upgrade.request())?;
     stream.flush()?;
     let mut buf = [0u8; 4096];
+    let mut clock = HandshakeClock::start(&stream);
     loop {
-        let n = read_some(&mut stream, &mut buf)?;
+        let n = clock.read(&mut stream, &mut buf)?;
         if n == 0 {
             return Err(Error::Io(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -78,6 +88,7 @@ pub fn client<S: Transport>(
             )));
         }
         if let Some((conn, response)) = upgrade.receive(&buf[..n])? {
+            clock.restore(&mut stream);
             return Ok(WebSocket::from_parts(stream, conn, response.protocol));
         }
     }
@@ -136,8 +147,9 @@ where
 {
     let mut upgrade = ServerUpgrade::with_options(config, ServerOptions::default());
     let mut buf = [0u8; 4096];
+    let mut clock = HandshakeClock::start(&stream);
     let request = loop {
-        let n = read_some(&mut stream, &mut buf)?;
+        let n = clock.read(&mut stream, &mut buf)?;
         if n == 0 {
             return Err(Error::Io(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -145,7 +157,10 @@ where
             )));
         }
         match upgrade.receive(&buf[..n]) {
-            Ok(Some(request)) => break request,
+            Ok(Some(request)) => {
+                clock.restore(&mut stream);
+                break request;
+            }
             Ok(None) => continue,
             Err(error) => {
                 if let Some(response) = error.http_response() {
@@ -181,5 +196,52 @@ fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::from(e)),
         }
+    }
+}
+
+/// The [`HANDSHAKE_TIMEOUT`] deadline, applied by shortening the socket's
+/// read timeout as it approaches, and the caller's own timeout to put back.
+struct HandshakeClock {
+    deadline: Instant,
+    caller_timeout: Option<Duration>,
+}
+
+impl HandshakeClock {
+    fn start<S: Transport>(stream: &S) -> Self {
+        HandshakeClock {
+            deadline: Instant::now() + HANDSHAKE_TIMEOUT,
+            caller_timeout: stream.read_timeout().ok().flatten(),
+        }
+    }
+
+    fn read<S: Transport>(&mut self, stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Self::expired());
+        }
+        let bound = self.caller_timeout.map_or(left, |t| t.min(left));
+        let _ = stream.set_read_timeout(Some(bound));
+        match read_some(stream, buf) {
+            Err(Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) && Instant::now() >= self.deadline =>
+            {
+                Err(Self::expired())
+            }
+            other => other,
+        }
+    }
+
+    fn restore<S: Transport>(&self, stream: &mut S) {
+        let _ = stream.set_read_timeout(self.caller_timeout);
+    }
+
+    fn expired() -> Error {
+        Error::Io(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the opening handshake took longer than HANDSHAKE_TIMEOUT",
+        ))
     }
 }

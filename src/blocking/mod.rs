@@ -27,7 +27,9 @@ mod stream;
 mod tls;
 mod transport;
 
-pub use handshake::{accept, accept_with, client, connect, connect_with, Rejection};
+pub use handshake::{
+    accept, accept_with, client, connect, connect_with, Rejection, HANDSHAKE_TIMEOUT,
+};
 pub use stream::MaybeTlsStream;
 #[cfg(feature = "rustls")]
 pub use tls::{
