@@ -27,7 +27,7 @@ if [ -f "$root/examples/mio-echo-server.rs" ]; then
     have_mio=1
 fi
 (cd "$here" && cargo build --release --quiet --bins)
-bin="$here/target/release"
+bin="${CARGO_TARGET_DIR:-$here/target}/release"
 examples="$root/target/release/examples"
 
 # ----- pinning -----
@@ -56,7 +56,10 @@ order=(rfc6455-blocking)
 if [ "$have_mio" = 1 ]; then
     # Single-threaded, like the async peers.
     server_cmd[rfc6455-mio]="$examples/mio-echo-server $addr --threads 1"
-    order+=(rfc6455-mio)
+    # Two event loops, not pinned: the --threads gain on this machine's two
+    # cores (the second loop shares core 1 with the generator).
+    server_cmd[rfc6455-mio-2t]="$examples/mio-echo-server $addr --threads 2"
+    order+=(rfc6455-mio rfc6455-mio-2t)
 fi
 order+=(tungstenite fastwebsockets tokio-websockets)
 if [ -n "${SERVERS:-}" ]; then
@@ -101,8 +104,12 @@ fi
 for case in "${cases[@]}"; do
     IFS='|' read -r label conns inflight size <<<"$case"
     for name in "${order[@]}"; do
+        pin=("${server_pin[@]}")
+        if [ "$name" = rfc6455-mio-2t ]; then
+            pin=()
+        fi
         # shellcheck disable=SC2086
-        "${server_pin[@]}" ${server_cmd[$name]} 2>/dev/null &
+        "${pin[@]}" ${server_cmd[$name]} 2>/dev/null &
         server_pid=$!
         if ! wait_for_port; then
             echo "| $label | $name | server did not start | | | | |"
