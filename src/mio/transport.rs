@@ -24,6 +24,17 @@ pub trait Transport: Read + Write + ::mio::event::Source {
     fn wants_write(&self) -> bool {
         false
     }
+
+    /// Whether a read that returned fewer bytes than asked proves the
+    /// socket drained. True for plain stream sockets: the kernel handed over
+    /// everything it had, and data arriving later raises a new readiness
+    /// edge, so the extra read that would only return `WouldBlock` can be
+    /// skipped (one system call less per message under request/response
+    /// load). False by default, and for TLS, whose plaintext reads say
+    /// nothing about the socket underneath.
+    fn short_read_drains(&self) -> bool {
+        false
+    }
 }
 
 impl Transport for ::mio::net::TcpStream {
@@ -34,6 +45,10 @@ impl Transport for ::mio::net::TcpStream {
             other => other,
         }
     }
+
+    fn short_read_drains(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(unix)]
@@ -43,5 +58,9 @@ impl Transport for ::mio::net::UnixStream {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             other => other,
         }
+    }
+
+    fn short_read_drains(&self) -> bool {
+        true
     }
 }
