@@ -6,7 +6,7 @@ mod common;
 
 use common::{connect, join, pattern, spawn_server, TIMEOUT};
 use rfc6455::blocking::{self, MaybeTlsStream, Transport, WebSocket};
-use rfc6455::{ClientOptions, CloseCode, Config, Error, Message};
+use rfc6455::{ClientOptions, CloseCode, Config, Error, Message, ProtocolError};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
@@ -312,4 +312,29 @@ fn queued_output_is_not_lost_when_the_close_arrives_over_would_block_transport()
         clean,
         "the server must receive the client's whole close reply"
     );
+}
+
+#[test]
+fn close_frame_for_a_protocol_error_survives_would_block() {
+    // The server's close frame for a violation (25 bytes) takes several
+    // short writes with WouldBlock in between; the caller's next read()
+    // finishes it before the transport is closed.
+    let (mut ws, server) = choppy_pair(Hiccup::WouldBlock, |mut ws| {
+        let first = retry(|| ws.read());
+        assert!(
+            matches!(first, Err(Error::Protocol(ProtocolError::UnmaskedFrame))),
+            "{first:?}"
+        );
+        common::expect_closed(retry(|| ws.read()))
+    });
+    // An unmasked frame from a client, written past the WebSocket object.
+    ws.get_mut().inner.write_all(b"\x81\x05Hello").unwrap();
+    let (frame, _) = common::expect_closed(retry(|| ws.read()));
+    assert_eq!(
+        frame.map(|frame| frame.code),
+        Some(CloseCode::PROTOCOL_ERROR),
+        "the whole 1002 close frame arrived"
+    );
+    let (_, clean) = join(server);
+    assert!(!clean, "a failed connection is not a clean close");
 }

@@ -142,9 +142,13 @@ impl<S: Transport> WebSocket<S> {
                 Ok(None) => {}
                 Err(error) => {
                     // The close frame for the violation is queued: send it,
-                    // then drop the transport (RFC 6455 §7.1.7).
-                    let _ = self.flush();
-                    self.close_transport();
+                    // then drop the transport (RFC 6455 §7.1.7). If the
+                    // transport would block, keep it: the next read()
+                    // finishes the frame before closing (finish_close).
+                    match self.flush() {
+                        Err(Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        _ => self.close_transport(),
+                    }
                     return Err(error);
                 }
             }
