@@ -266,18 +266,10 @@ impl Deflate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deflate::test_params as params;
     use alloc::vec;
 
     const HELLO: &[u8] = b"Hello";
-
-    fn params(cbits: u8, sbits: u8, cnct: bool, snct: bool) -> DeflateParams {
-        DeflateParams {
-            client_max_window_bits: cbits,
-            server_max_window_bits: sbits,
-            client_no_context_takeover: cnct,
-            server_no_context_takeover: snct,
-        }
-    }
 
     fn pair(params: &DeflateParams) -> (Deflate, Deflate) {
         let config = DeflateConfig {

@@ -173,3 +173,14 @@ impl Default for DeflateParams {
         }
     }
 }
+
+/// Agreed parameters in one call, for the codec and negotiation tests.
+#[cfg(test)]
+pub(crate) fn test_params(cbits: u8, sbits: u8, cnct: bool, snct: bool) -> DeflateParams {
+    DeflateParams {
+        client_max_window_bits: cbits,
+        server_max_window_bits: sbits,
+        client_no_context_takeover: cnct,
+        server_no_context_takeover: snct,
+    }
+}

@@ -393,6 +393,7 @@ fn check_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deflate::test_params as params;
     use alloc::vec;
 
     /// A permessage-deflate extension value with these parameters.
@@ -407,15 +408,6 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
                 .collect(),
-        }
-    }
-
-    fn params(cbits: u8, sbits: u8, cnct: bool, snct: bool) -> DeflateParams {
-        DeflateParams {
-            client_max_window_bits: cbits,
-            server_max_window_bits: sbits,
-            client_no_context_takeover: cnct,
-            server_no_context_takeover: snct,
         }
     }
 
