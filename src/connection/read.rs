@@ -129,6 +129,9 @@ impl Connection {
     pub(super) fn next_event(&mut self) -> Result<Option<Event>, ProtocolError> {
         loop {
             if self.read.frame.is_none() {
+                if let Some(message) = self.short_message_frame()? {
+                    return Ok(Some(Event::Message(message)));
+                }
                 let (header, header_len) = match FrameHeader::parse(self.read.data())? {
                     Some(parsed) => parsed,
                     None => return Ok(None),
@@ -199,21 +202,76 @@ impl Connection {
         {
             return Ok(None);
         }
-        self.read.buf.advance(header_len);
-        let mut payload = self.read.buf.split_to(len as usize);
-        if let Some(key) = header.mask {
-            apply_mask(&mut payload, key, 0);
+        self.take_whole_message(header_len, len as usize, header.mask, text)
+            .map(Some)
+    }
+
+    /// The hottest case of all, read straight off the first bytes without
+    /// building a [`FrameHeader`]: a whole text or binary frame of at most
+    /// 125 bytes (7-bit length), FIN set, no RSV bit, masked as the peer's
+    /// role requires, with no message in progress. Chat lines, game ticks
+    /// and market-data updates are mostly this. Anything else returns
+    /// `Ok(None)` for the general path, which owns every error.
+    fn short_message_frame(&mut self) -> Result<Option<Message>, ProtocolError> {
+        let data = self.read.data();
+        let (b0, b1) = match data {
+            [b0, b1, ..] => (*b0, *b1),
+            _ => return Ok(None),
+        };
+        // FIN with opcode 1 (text) or 2 (binary), RSV bits clear.
+        let text = match b0 {
+            0x81 => true,
+            0x82 => false,
+            _ => return Ok(None),
+        };
+        let masked = b1 & 0x80 != 0;
+        let len = usize::from(b1 & 0x7f);
+        let header_len = if masked { 6 } else { 2 };
+        if len > 125
+            || masked != (self.role == Role::Server)
+            || data.len() < header_len + len
+            || self.read.message.is_some()
+            || self.config.streaming
+            || len > self.config.max_frame_size
+            || len > self.config.max_message_size
+        {
+            return Ok(None);
         }
+        let key = match data.get(2..6) {
+            Some(k) if masked => Some([k[0], k[1], k[2], k[3]]),
+            _ => None,
+        };
+        self.take_whole_message(header_len, len, key, text)
+            .map(Some)
+    }
+
+    /// Split a complete single-frame message (header and payload, both in
+    /// the buffer) off the input and hand its payload out without a copy.
+    #[inline]
+    fn take_whole_message(
+        &mut self,
+        header_len: usize,
+        len: usize,
+        key: Option<[u8; 4]>,
+        text: bool,
+    ) -> Result<Message, ProtocolError> {
+        // One split for header and payload, then a cheap `Bytes::advance`
+        // past the header: advancing the shared input buffer instead costs
+        // a representation check per message.
+        let mut frame = self.read.buf.split_to(header_len + len);
+        if let Some(key) = key {
+            apply_mask(&mut frame[header_len..], key, 0);
+        }
+        let mut payload = frame.freeze();
+        payload.advance(header_len);
         if text {
             // RFC 6455 §8.1: text must be UTF-8; the whole payload is here.
             if core::str::from_utf8(&payload).is_err() {
                 return Err(ProtocolError::InvalidUtf8);
             }
-            return Ok(Some(Message::Text(Utf8Bytes::from_validated(
-                payload.freeze(),
-            ))));
+            return Ok(Message::Text(Utf8Bytes::from_validated(payload)));
         }
-        Ok(Some(Message::Binary(payload.freeze())))
+        Ok(Message::Binary(payload))
     }
 
     fn current_frame_is_control(&self) -> bool {
