@@ -72,7 +72,7 @@ pub use rustls;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
-pub use connection::{Connection, Event, Fragment, Role, State};
+pub use connection::{Connection, Event, EventRef, Fragment, Role, State};
 pub use error::{Error, ProtocolError};
 pub use handshake::{
     AcceptOptions, ClientHandshake, ClientOptions, HandshakeError, Request, ServerResponse, WsUrl,

@@ -86,6 +86,19 @@ pub enum Event {
     Close(Option<CloseFrame>),
 }
 
+/// An event from [`Connection::poll_event_ref`]: a whole message lent from
+/// the connection's buffer, or any other event as [`Event`] has it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EventRef<'a> {
+    /// A whole text message (validated UTF-8).
+    Text(&'a str),
+    /// A whole binary message.
+    Binary(&'a [u8]),
+    /// A ping, pong, close or (in streaming mode) fragment; never
+    /// [`Event::Message`].
+    Other(Event),
+}
+
 /// A piece of a message delivered as it arrives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fragment {
@@ -120,7 +133,7 @@ impl core::fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("role", &self.role)
             .field("state", &self.state)
-            .field("buffered_input", &self.read.data_len())
+            .field("buffered_input", &self.read.unread_len())
             .field("pending_output", &self.pending_output().len())
             .finish_non_exhaustive()
     }
@@ -240,6 +253,7 @@ impl Connection {
     /// come). A protocol error has queued its close frame when it is returned.
     #[must_use = "events carry the peer's messages and errors"]
     pub fn poll_event(&mut self) -> Result<Option<Event>, crate::Error> {
+        self.read.release();
         if self.input_done {
             return Ok(None);
         }
@@ -250,6 +264,73 @@ impl Connection {
                 Err(crate::Error::Protocol(e))
             }
         }
+    }
+
+    /// Like [`poll_event`](Self::poll_event), but a message's payload is lent
+    /// from the connection's buffer instead of handed out as [`Bytes`]: the
+    /// cheapest way to consume small messages that are parsed where they
+    /// lie (a JSON line, a game tick), with no reference count to take and
+    /// drop per message. The loan ends at the next call on the connection;
+    /// copy what must outlive it. Messages that took the general path
+    /// (fragmented, compressed, or larger than one read) are lent the same
+    /// way, so both kinds arrive as [`EventRef::Text`] or
+    /// [`EventRef::Binary`]; every other event comes as
+    /// [`EventRef::Other`].
+    ///
+    /// ```
+    /// # use rfc6455::{Config, Connection, EventRef, Message, Role};
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// client.send(Message::text("tick 1"))?;
+    /// server.receive(client.pending_output());
+    /// let mut lines = 0;
+    /// while let Some(event) = server.poll_event_ref()? {
+    ///     if let EventRef::Text(line) = event {
+    ///         assert_eq!(line, "tick 1");
+    ///         lines += 1;
+    ///     }
+    /// }
+    /// assert_eq!(lines, 1);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    #[must_use = "events carry the peer's messages and errors"]
+    pub fn poll_event_ref(&mut self) -> Result<Option<EventRef<'_>>, crate::Error> {
+        self.read.release();
+        if self.input_done {
+            return Ok(None);
+        }
+        if self.read.frame_is_none() {
+            match self.short_frame_in_place() {
+                Ok(Some((payload, text))) => {
+                    let bytes = &self.read.buf[payload];
+                    // Validated by short_frame_in_place; this second look
+                    // keeps the crate free of `unsafe`, as Utf8Bytes does.
+                    if !text {
+                        return Ok(Some(EventRef::Binary(bytes)));
+                    }
+                    return match core::str::from_utf8(bytes) {
+                        Ok(s) => Ok(Some(EventRef::Text(s))),
+                        Err(_) => unreachable!("short_frame_in_place validated the text"),
+                    };
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.fail(&e);
+                    return Err(crate::Error::Protocol(e));
+                }
+            }
+        }
+        Ok(match self.poll_event()? {
+            Some(Event::Message(message)) => {
+                let message = self.read.lent_message.insert(message);
+                Some(match message {
+                    Message::Text(text) => EventRef::Text(text.as_str()),
+                    Message::Binary(bytes) => EventRef::Binary(bytes),
+                })
+            }
+            Some(other) => Some(EventRef::Other(other)),
+            None => None,
+        })
     }
 
     /// The one failure path: queue the close frame that answers `error`,
@@ -284,7 +365,7 @@ impl Connection {
 
     /// Bytes of input received but not yet turned into events.
     pub fn buffered_input(&self) -> usize {
-        self.read.data_len()
+        self.read.unread_len()
     }
 
     /// Free the input and output buffers if they hold nothing, so a

@@ -23,6 +23,21 @@ pub(super) struct ReadState {
     frame: Option<InFrame>,
     message: Option<InMessage>,
     pub(super) utf8: Utf8Validator,
+    /// Bytes at the front of `buf` that a borrowed event
+    /// ([`Connection::poll_event_ref`]) still lends out; dropped by the next
+    /// call that touches the input.
+    lent: usize,
+    /// A message from the general path that a borrowed event lends out.
+    pub(super) lent_message: Option<Message>,
+}
+
+/// A whole short frame at the front of the input (see
+/// `Connection::short_frame`).
+struct ShortFrame {
+    header_len: usize,
+    len: usize,
+    key: Option<[u8; 4]>,
+    text: bool,
 }
 
 /// The frame whose payload is arriving.
@@ -60,10 +75,29 @@ impl ReadState {
             frame: None,
             message: None,
             utf8: Utf8Validator::new(),
+            lent: 0,
+            lent_message: None,
+        }
+    }
+
+    pub(super) fn frame_is_none(&self) -> bool {
+        self.frame.is_none()
+    }
+
+    /// End the loan of the last borrowed event: its bytes leave the buffer.
+    #[inline]
+    pub(super) fn release(&mut self) {
+        if self.lent > 0 {
+            self.buf.advance(self.lent);
+            self.lent = 0;
+        }
+        if self.lent_message.is_some() {
+            self.lent_message = None;
         }
     }
 
     pub(super) fn receive(&mut self, data: &[u8]) {
+        self.release();
         self.drop_spare();
         self.buf.extend_from_slice(data);
     }
@@ -75,6 +109,7 @@ impl ReadState {
     /// re-zeroing 64 KiB before every socket read was a third of the work
     /// of receiving a large message.
     pub(super) fn spare(&mut self, min: usize) -> &mut [u8] {
+        self.release();
         if self.spare < min {
             let grow = min - self.spare;
             self.buf.resize(self.buf.len() + grow, 0);
@@ -97,6 +132,12 @@ impl ReadState {
         self.buf.len() - self.spare
     }
 
+    /// Received bytes not yet turned into events (a lent event's bytes are
+    /// already consumed).
+    pub(super) fn unread_len(&self) -> usize {
+        self.data_len() - self.lent
+    }
+
     /// Make room for `total` received bytes in one allocation when a frame
     /// header announces them, instead of doubling the buffer (and copying it)
     /// as they arrive. `total` is bounded by `Config::max_frame_size`, and
@@ -109,6 +150,7 @@ impl ReadState {
     }
 
     pub(super) fn shrink(&mut self) {
+        self.release();
         self.drop_spare();
         if self.buf.is_empty() {
             self.buf = BytesMut::new();
@@ -213,16 +255,28 @@ impl Connection {
     /// and market-data updates are mostly this. Anything else returns
     /// `Ok(None)` for the general path, which owns every error.
     fn short_message_frame(&mut self) -> Result<Option<Message>, ProtocolError> {
+        match self.short_frame() {
+            Some(short) => self
+                .take_whole_message(short.header_len, short.len, short.key, short.text)
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Recognize the frame [`short_message_frame`](Self::short_message_frame)
+    /// takes, without consuming anything.
+    #[inline]
+    fn short_frame(&self) -> Option<ShortFrame> {
         let data = self.read.data();
         let (b0, b1) = match data {
             [b0, b1, ..] => (*b0, *b1),
-            _ => return Ok(None),
+            _ => return None,
         };
         // FIN with opcode 1 (text) or 2 (binary), RSV bits clear.
         let text = match b0 {
             0x81 => true,
             0x82 => false,
-            _ => return Ok(None),
+            _ => return None,
         };
         let masked = b1 & 0x80 != 0;
         let len = usize::from(b1 & 0x7f);
@@ -235,14 +289,42 @@ impl Connection {
             || len > self.config.max_frame_size
             || len > self.config.max_message_size
         {
-            return Ok(None);
+            return None;
         }
         let key = match data.get(2..6) {
             Some(k) if masked => Some([k[0], k[1], k[2], k[3]]),
             _ => None,
         };
-        self.take_whole_message(header_len, len, key, text)
-            .map(Some)
+        Some(ShortFrame {
+            header_len,
+            len,
+            key,
+            text,
+        })
+    }
+
+    /// The borrowed counterpart of
+    /// [`short_message_frame`](Self::short_message_frame): unmask and
+    /// validate the payload where it lies and lend it out until the next
+    /// call, so a small message costs no reference count and no split.
+    /// Returns where the payload lies and whether it is text.
+    pub(super) fn short_frame_in_place(
+        &mut self,
+    ) -> Result<Option<(core::ops::Range<usize>, bool)>, ProtocolError> {
+        let Some(short) = self.short_frame() else {
+            return Ok(None);
+        };
+        let payload = short.header_len..short.header_len + short.len;
+        self.read.lent = payload.end;
+        let bytes = &mut self.read.buf[payload.clone()];
+        if let Some(key) = short.key {
+            apply_mask(bytes, key, 0);
+        }
+        // RFC 6455 §8.1: text must be UTF-8; the whole payload is here.
+        if short.text && core::str::from_utf8(bytes).is_err() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        Ok(Some((payload, short.text)))
     }
 
     /// Split a complete single-frame message (header and payload, both in

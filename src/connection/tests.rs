@@ -711,6 +711,167 @@ mod io_surface {
     }
 }
 
+mod borrowed_events {
+    //! `poll_event_ref` lends payloads from the input buffer.
+    use super::*;
+
+    /// Owned copy of a borrowed event, for comparing with `poll_event`.
+    fn owned(event: EventRef<'_>) -> Event {
+        match event {
+            EventRef::Text(s) => text(s),
+            EventRef::Binary(b) => Event::Message(Message::binary(b.to_vec())),
+            EventRef::Other(e) => e,
+        }
+    }
+
+    #[test]
+    fn short_frames_are_lent_in_place_and_released_by_the_next_call() {
+        let mut s = server();
+        let mut wire = masked(0x81, b"Hello");
+        wire.extend(masked(0x82, &[1, 2, 3]));
+        wire.extend(masked(0x81, b"partial")[..4].iter());
+        s.receive(&wire);
+        assert_eq!(s.poll_event_ref().unwrap(), Some(EventRef::Text("Hello")));
+        // The lent frame no longer counts as input.
+        assert_eq!(s.buffered_input(), wire.len() - 11);
+        assert_eq!(
+            s.poll_event_ref().unwrap(),
+            Some(EventRef::Binary(&[1, 2, 3][..]))
+        );
+        assert_eq!(s.poll_event_ref().unwrap(), None);
+        assert_eq!(s.buffered_input(), 4);
+        // More input after a loan: the rest of the partial frame.
+        s.receive(&masked(0x81, b"partial")[4..]);
+        assert_eq!(s.poll_event_ref().unwrap(), Some(EventRef::Text("partial")));
+        assert_eq!(s.poll_event_ref().unwrap(), None);
+        assert_eq!(s.buffered_input(), 0);
+    }
+
+    #[test]
+    fn general_path_messages_and_control_frames_are_lent_too() {
+        let mut s = server();
+        // A fragmented text message with a ping between its frames, then a
+        // binary message too long for the 7-bit length.
+        let mut wire = masked(0x01, b"frag");
+        wire.extend(masked(0x89, b"p"));
+        wire.extend(masked(0x80, b"mented"));
+        let big = vec![9u8; 300];
+        wire.extend(masked(0x82, &big));
+        s.receive(&wire);
+        assert_eq!(
+            s.poll_event_ref().unwrap(),
+            Some(EventRef::Other(Event::Ping(Bytes::from_static(b"p"))))
+        );
+        assert_eq!(
+            s.poll_event_ref().unwrap(),
+            Some(EventRef::Text("fragmented"))
+        );
+        assert_eq!(
+            s.poll_event_ref().unwrap(),
+            Some(EventRef::Binary(&big[..]))
+        );
+        assert_eq!(s.poll_event_ref().unwrap(), None);
+    }
+
+    #[test]
+    fn invalid_short_text_fails_with_1007() {
+        let mut s = server();
+        s.receive(&masked(0x81, b"ok\xe2\x82"));
+        match s.poll_event_ref() {
+            Err(Error::Protocol(ProtocolError::InvalidUtf8)) => {}
+            other => panic!("expected InvalidUtf8, got {other:?}"),
+        }
+        assert_eq!(sent_close_code(&s), 1007);
+        assert_eq!(s.state(), State::Closed { clean: false });
+        s.receive(&masked(0x81, b"more"));
+        assert_eq!(s.poll_event_ref().unwrap(), None);
+    }
+
+    #[test]
+    fn owned_and_borrowed_reads_can_alternate() {
+        let mut c = client();
+        let mut s = server();
+        for i in 0..6u8 {
+            c.send(Message::binary(vec![i; usize::from(i) * 40]))
+                .unwrap();
+        }
+        s.receive(c.pending_output());
+        let mut seen = Vec::new();
+        for i in 0..6 {
+            let event = if i % 2 == 0 {
+                s.poll_event().unwrap()
+            } else {
+                s.poll_event_ref().unwrap().map(owned)
+            };
+            seen.push(event.expect("a message"));
+        }
+        let expected: Vec<Event> = (0..6u8)
+            .map(|i| Event::Message(Message::binary(vec![i; usize::from(i) * 40])))
+            .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(s.buffered_input(), 0);
+    }
+
+    mod split_input {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any split of any message sequence (with pings between) gives
+            /// the same events borrowed as owned, read straight into the
+            /// connection's buffer or handed in.
+            #[test]
+            fn borrowed_events_equal_owned_events(
+                messages in proptest::collection::vec(
+                    prop_oneof![
+                        "\\PC{0,200}".prop_map(Message::text),
+                        proptest::collection::vec(any::<u8>(), 0..300).prop_map(Message::binary),
+                    ],
+                    1..8,
+                ),
+                fragment_size in proptest::option::of(1usize..64),
+                mut cuts in proptest::collection::vec(0usize..3000, 0..12),
+                read_buf in any::<bool>(),
+            ) {
+                cuts.sort_unstable();
+                let mut sender = conn(Role::Client, Config { fragment_size, ..Config::default() });
+                for (i, m) in messages.iter().enumerate() {
+                    sender.send(m.clone()).unwrap();
+                    if i % 3 == 1 {
+                        sender.send_ping(b"between").unwrap();
+                    }
+                }
+                let wire = sender.pending_output().to_vec();
+                let mut owned_side = server();
+                let mut borrowed_side = server();
+                let mut want = Vec::new();
+                let mut got = Vec::new();
+                let mut pos = 0;
+                for &cut in cuts.iter().chain(core::iter::once(&wire.len())) {
+                    let cut = cut.clamp(pos, wire.len());
+                    let piece = &wire[pos..cut];
+                    pos = cut;
+                    owned_side.receive(piece);
+                    while let Some(e) = owned_side.poll_event().unwrap() {
+                        want.push(e);
+                    }
+                    if read_buf {
+                        borrowed_side.read_buf(piece.len())[..piece.len()].copy_from_slice(piece);
+                        borrowed_side.filled(piece.len());
+                    } else {
+                        borrowed_side.receive(piece);
+                    }
+                    while let Some(e) = borrowed_side.poll_event_ref().unwrap() {
+                        got.push(owned(e));
+                    }
+                }
+                prop_assert_eq!(got, want);
+                prop_assert_eq!(borrowed_side.buffered_input(), 0);
+            }
+        }
+    }
+}
+
 mod pair {
     //! A client and a server shuttling bytes with no sockets.
     use super::*;

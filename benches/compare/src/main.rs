@@ -109,6 +109,22 @@ fn main() {
                 })),
             ];
             run_row(name, unit(&w), w.count, entries);
+            if w.count > 1 {
+                // The borrowed APIs: rfc6455's poll_event_ref and
+                // fastwebsockets' read_frame without its FragmentCollector
+                // (both lend the payload from the connection's buffer).
+                let name = format!("read {}, {} KiB reads, borrowed", w.name, read >> 10);
+                let entries = vec![
+                    Entry::Run(Box::new(move || read_ours_borrowed(wire, read))),
+                    Entry::Cannot("no borrowed read"),
+                    Entry::Run(Box::new({
+                        let rt = &rt;
+                        move || rt.block_on(read_fastwebsockets_borrowed(wire, read, w.count))
+                    })),
+                    Entry::Cannot("no borrowed read"),
+                ];
+                run_row(name, unit(&w), w.count, entries);
+            }
         }
     }
 
@@ -361,6 +377,22 @@ fn read_ours(wire: &[u8], read: usize) -> usize {
     messages
 }
 
+fn read_ours_borrowed(wire: &[u8], read: usize) -> usize {
+    let mut conn = rfc6455::Connection::new(rfc6455::Role::Server, config());
+    let mut messages = 0;
+    for chunk in wire.chunks(read) {
+        conn.read_buf(chunk.len()).copy_from_slice(chunk);
+        conn.filled(chunk.len());
+        while let Some(event) = conn.poll_event_ref().expect("valid input") {
+            if let rfc6455::EventRef::Binary(payload) = event {
+                black_box(payload);
+                messages += 1;
+            }
+        }
+    }
+    messages
+}
+
 fn tungstenite_config() -> tungstenite::protocol::WebSocketConfig {
     tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(64 << 20))
@@ -386,6 +418,17 @@ async fn read_fastwebsockets(wire: &'static [u8], read: usize, count: usize) -> 
     let mut ws = fastwebsockets::WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
     ws.set_max_message_size(64 << 20);
     let mut ws = fastwebsockets::FragmentCollector::new(ws);
+    for _ in 0..count {
+        let frame = ws.read_frame().await.expect("valid input");
+        black_box(&frame.payload[..]);
+    }
+    count
+}
+
+async fn read_fastwebsockets_borrowed(wire: &'static [u8], read: usize, count: usize) -> usize {
+    let stream = MemStream::new(wire, read);
+    let mut ws = fastwebsockets::WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
+    ws.set_max_message_size(64 << 20);
     for _ in 0..count {
         let frame = ws.read_frame().await.expect("valid input");
         black_box(&frame.payload[..]);
