@@ -173,7 +173,11 @@ fn main() {
 }
 
 fn config() -> rfc6455::Config {
-    rfc6455::Config::default().with_max_size(64 << 20)
+    let mut config = rfc6455::Config::default().with_max_size(64 << 20);
+    // The peers have no permessage-deflate; the loadgen's feature must not
+    // reach these rows (nothing here negotiates it, and None says so).
+    config.deflate = None;
+    config
 }
 
 fn unit(w: &Workload) -> Unit {

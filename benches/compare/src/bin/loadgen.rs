@@ -11,7 +11,20 @@
 //! (user + system, from /proc/PID/stat) over the measured window is
 //! reported too. The run is bounded: after T seconds no message is sent,
 //! in-flight ones get a short grace period, and the process exits.
+//!
+//! `--deflate` negotiates permessage-deflate with no context takeover in
+//! either direction, so every message is compressed on its own. The
+//! generator then compresses and masks its message once and sends those
+//! same wire bytes every time, and counts the server's compressed replies
+//! by their frame headers without inflating them: the server inflates and
+//! deflates every message while the generator does almost nothing. That is
+//! the CPU-bound server this mode exists to show (the `--threads` gain of
+//! the event-loop server on a machine whose other core runs the generator).
+//! Reusing one mask key breaks RFC 6455 §5.3 for a client on the open
+//! internet; on loopback against our own server it only saves work.
 
+use rfc6455::deflate::DeflateConfig;
+use rfc6455::frame::{FrameHeader, OpCode};
 use rfc6455::{ClientOptions, ClientUpgrade, Config, Connection, Event, WsUrl};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -29,13 +42,14 @@ struct Args {
     size: usize,
     secs: f64,
     server_pid: Option<u32>,
+    deflate: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let addr: SocketAddr = args
         .next()
-        .ok_or("usage: loadgen ADDR [--conns N] [--inflight D] [--size BYTES] [--secs T] [--server-pid PID]")?
+        .ok_or("usage: loadgen ADDR [--conns N] [--inflight D] [--size BYTES] [--secs T] [--server-pid PID] [--deflate]")?
         .parse()
         .map_err(|e| format!("address: {e}"))?;
     // Load is for this machine only.
@@ -49,8 +63,13 @@ fn parse_args() -> Result<Args, String> {
         size: 32,
         secs: 5.0,
         server_pid: None,
+        deflate: false,
     };
     while let Some(flag) = args.next() {
+        if flag == "--deflate" {
+            parsed.deflate = true;
+            continue;
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         let bad = |e: &dyn std::fmt::Display| format!("{flag}: {e}");
         match flag.as_str() {
@@ -68,18 +87,24 @@ fn parse_args() -> Result<Args, String> {
     Ok(parsed)
 }
 
-fn config() -> Config {
-    Config::default().with_max_size(64 << 20)
+fn config(deflate: bool) -> Config {
+    let mut config = Config::default().with_max_size(64 << 20);
+    config.deflate = deflate.then(|| DeflateConfig {
+        client_no_context_takeover: true,
+        server_no_context_takeover: true,
+        ..DeflateConfig::default()
+    });
+    config
 }
 
 /// Connect and run the opening handshake.
-async fn open(addr: SocketAddr) -> Result<(TcpStream, Connection), String> {
+async fn open(addr: SocketAddr, deflate: bool) -> Result<(TcpStream, Connection), String> {
     let mut stream = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let url = WsUrl::parse(&format!("ws://{addr}/")).map_err(|e| e.to_string())?;
-    let mut upgrade = ClientUpgrade::new(&url, ClientOptions::default(), config());
+    let mut upgrade = ClientUpgrade::new(&url, ClientOptions::default(), config(deflate));
     stream
         .write_all(upgrade.request())
         .await
@@ -94,6 +119,9 @@ async fn open(addr: SocketAddr) -> Result<(TcpStream, Connection), String> {
             return Err("server closed during the handshake".into());
         }
         if let Some((conn, _)) = upgrade.receive(&buf[..n]).map_err(|e| e.to_string())? {
+            if deflate && !conn.is_compressed() {
+                return Err("the server did not accept permessage-deflate".into());
+            }
             return Ok((stream, conn));
         }
     }
@@ -108,10 +136,103 @@ struct Tally {
     errors: u64,
 }
 
+/// How one connection frames its messages.
+enum Codec {
+    /// Every message through the rfc6455 connection (masked afresh,
+    /// replies decoded and checked).
+    Full(Connection),
+    /// `--deflate`: one prepared compressed frame sent again and again;
+    /// replies counted by their headers.
+    Prepared {
+        frame: Vec<u8>,
+        out: Vec<u8>,
+        input: Vec<u8>,
+    },
+}
+
+impl Codec {
+    fn new(mut conn: Connection, payload: &[u8], deflate: bool) -> Result<Codec, String> {
+        if !deflate {
+            return Ok(Codec::Full(conn));
+        }
+        conn.send_binary(payload).map_err(|e| e.to_string())?;
+        let frame = conn.pending_output().to_vec();
+        Ok(Codec::Prepared {
+            frame,
+            out: Vec::new(),
+            input: Vec::new(),
+        })
+    }
+
+    fn send(&mut self, payload: &[u8]) -> bool {
+        match self {
+            Codec::Full(conn) => conn.send_binary(payload).is_ok(),
+            Codec::Prepared { frame, out, .. } => {
+                out.extend_from_slice(frame);
+                true
+            }
+        }
+    }
+
+    fn pending(&self) -> &[u8] {
+        match self {
+            Codec::Full(conn) => conn.pending_output(),
+            Codec::Prepared { out, .. } => out,
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        match self {
+            Codec::Full(conn) => conn.advance_output(n),
+            Codec::Prepared { out, .. } => {
+                out.drain(..n);
+            }
+        }
+    }
+
+    /// Take received bytes; returns the sizes of the replies they
+    /// completed (compressed sizes in `Prepared` mode), or `Err` on
+    /// anything unexpected.
+    fn receive(&mut self, bytes: &[u8], replies: &mut Vec<usize>) -> Result<(), ()> {
+        match self {
+            Codec::Full(conn) => {
+                conn.receive(bytes);
+                loop {
+                    match conn.poll_event() {
+                        Ok(Some(Event::Message(message))) => replies.push(message.len()),
+                        Ok(Some(_)) => {}
+                        Ok(None) => return Ok(()),
+                        Err(_) => return Err(()),
+                    }
+                }
+            }
+            Codec::Prepared { input, .. } => {
+                input.extend_from_slice(bytes);
+                let mut pos = 0;
+                while let Ok(Some((header, header_len))) = FrameHeader::parse(&input[pos..]) {
+                    let end = pos + header_len + header.payload_len as usize;
+                    if end > input.len() {
+                        break;
+                    }
+                    // The echo of a compressed message: one binary frame
+                    // with RSV1 set.
+                    if header.opcode != OpCode::Binary || !header.fin || !header.rsv1 {
+                        return Err(());
+                    }
+                    replies.push(header.payload_len as usize);
+                    pos = end;
+                }
+                input.drain(..pos);
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Keep `inflight` messages going on one connection until `deadline`.
 async fn drive(
     mut stream: TcpStream,
-    mut conn: Connection,
+    mut codec: Codec,
     inflight: usize,
     payload: Vec<u8>,
     deadline: Instant,
@@ -119,13 +240,15 @@ async fn drive(
     let mut tally = Tally::default();
     let mut sent: VecDeque<Instant> = VecDeque::with_capacity(inflight);
     let mut buf = vec![0u8; 64 << 10];
+    let mut replies = Vec::new();
+    let prepared = matches!(codec, Codec::Prepared { .. });
     let (mut rd, mut wr) = stream.split();
     let give_up = deadline + GRACE;
     loop {
         let now = Instant::now();
         if now < deadline {
             while sent.len() < inflight {
-                if conn.send_binary(&payload).is_err() {
+                if !codec.send(&payload) {
                     tally.errors += 1;
                     return tally;
                 }
@@ -136,9 +259,9 @@ async fn drive(
         }
         let read = tokio::select! {
             r = rd.read(&mut buf) => Some(r),
-            w = wr.write(conn.pending_output()), if conn.has_pending_output() => {
+            w = wr.write(codec.pending()), if !codec.pending().is_empty() => {
                 match w {
-                    Ok(n) => conn.advance_output(n),
+                    Ok(n) => codec.advance(n),
                     Err(_) => { tally.errors += 1; return tally; }
                 }
                 None
@@ -151,37 +274,37 @@ async fn drive(
                 tally.errors += 1;
                 return tally;
             }
-            Some(Ok(n)) => conn.receive(&buf[..n]),
-        }
-        loop {
-            match conn.poll_event() {
-                Ok(Some(Event::Message(message))) => {
-                    let Some(start) = sent.pop_front() else {
-                        tally.errors += 1;
-                        return tally;
-                    };
-                    let done = Instant::now();
-                    if message.len() != payload.len() {
-                        tally.errors += 1;
-                    }
-                    if done <= deadline {
-                        tally.messages += 1;
-                    }
-                    let micros = done.duration_since(start).as_micros();
-                    tally.rtts.push(micros.min(u128::from(u32::MAX)) as u32);
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(_) => {
+            Some(Ok(n)) => {
+                replies.clear();
+                if codec.receive(&buf[..n], &mut replies).is_err() {
                     tally.errors += 1;
                     return tally;
                 }
             }
         }
+        for &len in &replies {
+            let Some(start) = sent.pop_front() else {
+                tally.errors += 1;
+                return tally;
+            };
+            let done = Instant::now();
+            // Compressed replies are shorter than the message; plain ones
+            // come back whole.
+            if !prepared && len != payload.len() {
+                tally.errors += 1;
+            }
+            if done <= deadline {
+                tally.messages += 1;
+            }
+            let micros = done.duration_since(start).as_micros();
+            tally.rtts.push(micros.min(u128::from(u32::MAX)) as u32);
+        }
     }
     // Say goodbye; the server's reply is not waited for.
-    if conn.close(rfc6455::CloseCode::NORMAL, "").is_ok() {
-        let _ = wr.write_all(conn.pending_output()).await;
+    if let Codec::Full(conn) = &mut codec {
+        if conn.close(rfc6455::CloseCode::NORMAL, "").is_ok() {
+            let _ = wr.write_all(conn.pending_output()).await;
+        }
     }
     tally
 }
@@ -235,7 +358,7 @@ fn main() {
 async fn run(args: Args) -> i32 {
     let mut conns = Vec::with_capacity(args.conns);
     for _ in 0..args.conns {
-        match open(args.addr).await {
+        match open(args.addr, args.deflate).await {
             Ok(c) => conns.push(c),
             Err(e) => {
                 eprintln!("loadgen: {e}");
@@ -244,15 +367,25 @@ async fn run(args: Args) -> i32 {
         }
     }
     let payload: Vec<u8> = (0..args.size).map(|i| (i % 251) as u8).collect();
+    let mut codecs = Vec::with_capacity(conns.len());
+    for (stream, conn) in conns {
+        match Codec::new(conn, &payload, args.deflate) {
+            Ok(codec) => codecs.push((stream, codec)),
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                return 1;
+            }
+        }
+    }
     let cpu_before = args.server_pid.and_then(cpu_seconds);
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.secs);
-    let tasks: Vec<_> = conns
+    let tasks: Vec<_> = codecs
         .into_iter()
-        .map(|(stream, conn)| {
+        .map(|(stream, codec)| {
             tokio::spawn(drive(
                 stream,
-                conn,
+                codec,
                 args.inflight,
                 payload.clone(),
                 deadline,
