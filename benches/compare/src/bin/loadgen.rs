@@ -140,7 +140,7 @@ struct Tally {
 enum Codec {
     /// Every message through the rfc6455 connection (masked afresh,
     /// replies decoded and checked).
-    Full(Connection),
+    Full(Box<Connection>),
     /// `--deflate`: one prepared compressed frame sent again and again;
     /// replies counted by their headers.
     Prepared {
@@ -153,7 +153,7 @@ enum Codec {
 impl Codec {
     fn new(mut conn: Connection, payload: &[u8], deflate: bool) -> Result<Codec, String> {
         if !deflate {
-            return Ok(Codec::Full(conn));
+            return Ok(Codec::Full(Box::new(conn)));
         }
         conn.send_binary(payload).map_err(|e| e.to_string())?;
         let frame = conn.pending_output().to_vec();
