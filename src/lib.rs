@@ -48,6 +48,7 @@ extern crate alloc;
 pub mod close;
 pub mod config;
 pub mod connection;
+mod copy;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 pub mod error;

@@ -99,7 +99,7 @@ impl ReadState {
     pub(super) fn receive(&mut self, data: &[u8]) {
         self.release();
         self.drop_spare();
-        self.buf.extend_from_slice(data);
+        crate::copy::extend(&mut self.buf, data);
     }
 
     /// Lend out at least `min` bytes at the end of the buffer to read into.

@@ -82,7 +82,7 @@ impl WriteState {
         self.out.reserve(head_len + payload.len());
         self.out.extend_from_slice(&head[..head_len]);
         let start = self.out.len();
-        self.out.extend_from_slice(payload);
+        crate::copy::extend(&mut self.out, payload);
         if let Some(key) = header.mask {
             apply_mask(&mut self.out[start..], key, 0);
         }
