@@ -13,7 +13,9 @@
 //!
 //! [`extend`] checks the relative offset first (a subtraction) and, in the
 //! slow zone only, copies with a plain 16-byte word loop instead, which
-//! runs at 0.4 µs for 16 KiB whatever the offsets.
+//! runs at 0.4 µs for 16 KiB whatever the offsets. Measured on this
+//! machine, the slow case spans copies of 4 KiB up to 256 KiB; 2 KiB and
+//! 512 KiB copies are fast at every offset.
 
 use bytes::BytesMut;
 
@@ -21,13 +23,19 @@ use bytes::BytesMut;
 /// slow case; the check is not worth making.
 const MIN_LEN: usize = 2048;
 
+/// From about the L2 cache size up (512 KiB here, 1 MiB on newer cores)
+/// glibc leaves `rep movsb` for a vector loop with no slow case, twice as
+/// fast as the word loop; `memcpy` is measured fine at 512 KiB here, and
+/// the bound sits at 1 MiB so that a larger L2 is covered too.
+const MAX_LEN: usize = 1 << 20;
+
 /// `dst - src` modulo the page in `1..SLOW_ZONE` is the slow case measured.
 const SLOW_ZONE: usize = 64;
 
 /// Append `src` to `buf`, as `buf.extend_from_slice(src)` does.
 #[inline]
 pub(crate) fn extend(buf: &mut BytesMut, src: &[u8]) {
-    if src.len() < MIN_LEN {
+    if !(MIN_LEN..MAX_LEN).contains(&src.len()) {
         buf.extend_from_slice(src);
         return;
     }
