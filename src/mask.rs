@@ -79,16 +79,25 @@ fn rotate_key(key: [u8; 4], offset: usize) -> u32 {
     }
 }
 
-/// XOR whole 4-byte words with `rotated_word`, then the (at most three)
-/// bytes left; `buf[0]` is at key position 0 of the rotated key.
+/// XOR whole 8-byte words, then at most one 4-byte word, then the (at most
+/// three) bytes left; `buf[0]` is at key position 0 of the rotated key
+/// `rotated_word`. A 16-byte payload is two XORs.
 #[inline]
 fn mask_words(buf: &mut [u8], rotated_word: u32) {
-    let mut words = buf.chunks_exact_mut(4);
+    // Both halves hold the same four bytes, so the order of the halves
+    // does not depend on endianness.
+    let wide = u64::from(rotated_word) | (u64::from(rotated_word) << 32);
+    let mut words = buf.chunks_exact_mut(8);
     for chunk in &mut words {
-        let w = u32::from_ne_bytes(chunk.try_into().unwrap_or([0; 4])) ^ rotated_word;
+        let w = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8])) ^ wide;
         chunk.copy_from_slice(&w.to_ne_bytes());
     }
-    apply_mask_scalar(words.into_remainder(), rotated_word.to_ne_bytes(), 0);
+    let rest = words.into_remainder();
+    let (word, tail) = rest.split_at_mut(rest.len() & !3);
+    if let Ok(bytes) = <&mut [u8; 4]>::try_from(word) {
+        *bytes = (u32::from_ne_bytes(*bytes) ^ rotated_word).to_ne_bytes();
+    }
+    apply_mask_scalar(tail, rotated_word.to_ne_bytes(), 0);
 }
 
 /// The reference implementation: one byte at a time.
