@@ -9,45 +9,37 @@
 use rfc6455::{blocking, ClientOptions, Config, Error, Message};
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let base = args.next().unwrap_or_else(|| "ws://127.0.0.1:9012".into());
-    let agent = args.next().unwrap_or_else(|| "rfc6455".into());
-    let base = base.trim_end_matches('/');
+#[path = "support/autobahn.rs"]
+mod autobahn;
 
-    let count = match case_count(base) {
-        Ok(count) => count,
-        Err(e) => {
-            eprintln!("getCaseCount failed: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    eprintln!("running {count} cases as agent {agent}");
-    for case in 1..=count {
-        let url = format!("{base}/runCase?case={case}&agent={agent}");
-        if let Err(e) = run_case(&url) {
-            eprintln!("case {case}: {e}");
-        }
-    }
-    let url = format!("{base}/updateReports?agent={agent}");
-    match blocking::connect(&url).and_then(|mut ws| drain(&mut ws)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("updateReports failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    autobahn::run_suite(&mut Blocking, "ws://127.0.0.1:9012", "rfc6455")
 }
 
-fn case_count(base: &str) -> Result<u32, Error> {
-    let mut ws = blocking::connect(&format!("{base}/getCaseCount"))?;
-    let message = ws.read()?;
-    let count = message
-        .as_text()
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(0);
-    drain(&mut ws)?;
-    Ok(count)
+/// Each connection is a blocking WebSocket over a TCP stream.
+struct Blocking;
+
+impl autobahn::Testee for Blocking {
+    type Error = Error;
+
+    fn case_count(&mut self, url: &str) -> Result<u32, Error> {
+        let mut ws = blocking::connect(url)?;
+        let message = ws.read()?;
+        let count = message
+            .as_text()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0);
+        drain(&mut ws)?;
+        Ok(count)
+    }
+
+    fn run_case(&mut self, url: &str) -> Result<(), Error> {
+        run_case(url)
+    }
+
+    fn update_reports(&mut self, url: &str) -> Result<(), Error> {
+        drain(&mut blocking::connect(url)?)
+    }
 }
 
 /// Echo every message until the server closes.

@@ -23,51 +23,45 @@ const TOKEN: Token = Token(0);
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
+#[path = "support/autobahn.rs"]
+mod autobahn;
+
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let base = args.next().unwrap_or_else(|| "ws://127.0.0.1:9014".into());
-    let agent = args.next().unwrap_or_else(|| "rfc6455-mio".into());
-    let base = base.trim_end_matches('/');
-    let mut poll = match Poll::new() {
+    let poll = match Poll::new() {
         Ok(poll) => poll,
         Err(e) => {
             eprintln!("cannot create a poll: {e}");
             return ExitCode::FAILURE;
         }
     };
-
-    let count = match case_count(&mut poll, base) {
-        Ok(count) => count,
-        Err(e) => {
-            eprintln!("getCaseCount failed: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    eprintln!("running {count} cases as agent {agent}");
-    for case in 1..=count {
-        let url = format!("{base}/runCase?case={case}&agent={agent}");
-        if let Err(e) = run(&mut poll, &url, true) {
-            eprintln!("case {case}: {e}");
-        }
-    }
-    let url = format!("{base}/updateReports?agent={agent}");
-    match run(&mut poll, &url, false) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("updateReports failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    autobahn::run_suite(&mut Mio { poll }, "ws://127.0.0.1:9014", "rfc6455-mio")
 }
 
-fn case_count(poll: &mut Poll, base: &str) -> Result<u32> {
-    let messages = run(poll, &format!("{base}/getCaseCount"), false)?;
-    let count = messages
-        .first()
-        .and_then(Message::as_text)
-        .and_then(|text| text.trim().parse().ok())
-        .ok_or("no case count in the answer")?;
-    Ok(count)
+/// Every connection is a non-blocking WebSocket on one mio poll.
+struct Mio {
+    poll: Poll,
+}
+
+impl autobahn::Testee for Mio {
+    type Error = Box<dyn Error>;
+
+    fn case_count(&mut self, url: &str) -> Result<u32> {
+        let messages = run(&mut self.poll, url, false)?;
+        let count = messages
+            .first()
+            .and_then(Message::as_text)
+            .and_then(|text| text.trim().parse().ok())
+            .ok_or("no case count in the answer")?;
+        Ok(count)
+    }
+
+    fn run_case(&mut self, url: &str) -> Result<()> {
+        run(&mut self.poll, url, true).map(drop)
+    }
+
+    fn update_reports(&mut self, url: &str) -> Result<()> {
+        run(&mut self.poll, url, false).map(drop)
+    }
 }
 
 /// Drive one connection until its transport is closed. With `echo`, every

@@ -9,7 +9,9 @@
 use rfc6455::deflate::{DeflateConfig, DeflateParams};
 use rfc6455::frame::{FrameHeader, OpCode};
 use rfc6455::mask::apply_mask;
-use rfc6455::{Config, Connection, Error, Event, ProtocolError, RandomSource, Role};
+use rfc6455::{
+    Config, Connection, Error, Event, EventRef, Message, ProtocolError, RandomSource, Role,
+};
 
 /// Reads settings bytes off the front of the input; past the end every
 /// read is zero, so short inputs still mean something.
@@ -127,6 +129,23 @@ pub fn drain(conn: &mut Connection, events: &mut Vec<Event>) -> Option<ProtocolE
             Ok(None) => return None,
             Err(Error::Protocol(e)) => return Some(e),
             Err(other) => panic!("poll_event failed with a non-protocol error: {other:?}"),
+        }
+    }
+}
+
+/// `drain` through `poll_event_ref`: each lent event is copied out as the
+/// owned event `poll_event` would have returned, so the two can be compared.
+pub fn drain_borrowed(conn: &mut Connection, events: &mut Vec<Event>) -> Option<ProtocolError> {
+    loop {
+        match conn.poll_event_ref() {
+            Ok(Some(EventRef::Text(text))) => events.push(Event::Message(Message::text(text))),
+            Ok(Some(EventRef::Binary(bytes))) => {
+                events.push(Event::Message(Message::binary(bytes.to_vec())))
+            }
+            Ok(Some(EventRef::Other(event))) => events.push(event),
+            Ok(None) => return None,
+            Err(Error::Protocol(e)) => return Some(e),
+            Err(other) => panic!("poll_event_ref failed with a non-protocol error: {other:?}"),
         }
     }
 }
@@ -264,8 +283,9 @@ pub fn normalize(events: &[Event]) -> Vec<Event> {
 /// deflate bits, deflate level/threshold`, then the bytes from the peer.
 /// flags: bit 0 streaming, bit 1 auto-pong, bit 2 permessage-deflate.
 ///
-/// The same bytes go to two connections, one in a single read and one in
-/// arbitrary reads; both must see the same messages and the same error.
+/// The same bytes go to two connections, one in a single read through
+/// `poll_event` and one in arbitrary reads through `poll_event_ref`; both
+/// must see the same messages and the same error.
 pub fn run_connection(role: Role, data: &[u8]) {
     let mut input = Input::new(data);
     let flags = input.byte();
@@ -288,8 +308,11 @@ pub fn run_connection(role: Role, data: &[u8]) {
     // §5.5: at most 125 bytes, whatever the limit).
     let bound = config.max_frame_size.max(125);
 
+    // The whole input read at once through `poll_event`, then the same
+    // input in pieces through `poll_event_ref`: the events must agree, so
+    // neither the read pattern nor the borrowed API changes what is decoded.
     let mut runs = Vec::new();
-    for chunks in [vec![wire], split(wire, seed, max_chunk)] {
+    for (borrowed, chunks) in [(false, vec![wire]), (true, split(wire, seed, max_chunk))] {
         let mut conn = new_conn();
         let mut events = Vec::new();
         let mut error = None;
@@ -297,7 +320,12 @@ pub fn run_connection(role: Role, data: &[u8]) {
             let was_open = conn.state().is_open();
             conn.receive(chunk);
             let before = events.len();
-            if let Some(e) = drain(&mut conn, &mut events) {
+            let failed = if borrowed {
+                drain_borrowed(&mut conn, &mut events)
+            } else {
+                drain(&mut conn, &mut events)
+            };
+            if let Some(e) = failed {
                 assert_failed_with(&conn, &e, was_open);
                 error = Some(e);
                 // Input after a failure is ignored.
@@ -334,14 +362,14 @@ pub fn run_connection(role: Role, data: &[u8]) {
     let (whole_events, whole_error) = runs.pop().expect("two runs");
     assert_eq!(
         whole_error, split_error,
-        "the read pattern changed the error"
+        "the read pattern or the borrowed API changed the error"
     );
     if config.streaming {
         assert_eq!(normalize(&whole_events), normalize(&split_events));
     } else {
         assert_eq!(
             whole_events, split_events,
-            "the read pattern changed the events"
+            "the read pattern or the borrowed API changed the events"
         );
     }
 }
