@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Build every fuzz target and run each for SECONDS (default 30); exit
-# non-zero on the first crash, leak, timeout or out-of-memory.
+# Build every fuzz target and run each for SECONDS (default 30), or only the
+# targets named after it; exit non-zero on the first crash, leak, timeout or
+# out-of-memory.
 #
 #   fuzz/run.sh 60
+#   fuzz/run.sh 300 connection_client connection_server
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 # Each target starts from its checked-in seeds (fuzz/seeds/TARGET, read only)
@@ -12,14 +14,19 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-30}"
 case "$seconds" in
-    '' | *[!0-9]*) echo "usage: $0 SECONDS" >&2; exit 2 ;;
+    '' | *[!0-9]*) echo "usage: $0 SECONDS [TARGET...]" >&2; exit 2 ;;
 esac
+shift || true
 
 # Release with debug assertions: overflow checks and the crate's own
 # debug_assert!s are part of what is being tested.
 cargo +nightly fuzz build --debug-assertions
 
-for target in $(cargo +nightly fuzz list); do
+targets=("$@")
+if [ "${#targets[@]}" -eq 0 ]; then
+    mapfile -t targets < <(cargo +nightly fuzz list)
+fi
+for target in "${targets[@]}"; do
     mkdir -p "corpus/$target" "seeds/$target"
     dict=()
     case "$target" in
@@ -43,4 +50,4 @@ for target in $(cargo +nightly fuzz list); do
         exit 1
     fi
 done
-echo "fuzz/run.sh: all targets ran ${seconds}s without a crash"
+echo "fuzz/run.sh: ${targets[*]}: ${seconds}s each without a crash"

@@ -13,7 +13,7 @@
 //! test harness's other threads cannot add to the counts; the file still
 //! holds a single test.
 
-use rfc6455::{Config, Connection, Event, FastRng, Message, Role};
+use rfc6455::{Config, Connection, Event, EventRef, FastRng, Message, Role};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -69,6 +69,10 @@ struct Pair {
     payload: Vec<u8>,
     /// Stands in for the socket: reused, never grown once warm.
     wire: Vec<u8>,
+    /// The server reads with `poll_event_ref` (copying each lent payload
+    /// into `scratch` to echo it) instead of `poll_event`.
+    borrowed: bool,
+    scratch: Vec<u8>,
 }
 
 #[derive(Default, Debug, Clone, Copy)]
@@ -80,7 +84,7 @@ struct Counts {
 }
 
 impl Pair {
-    fn new() -> Self {
+    fn new(borrowed: bool) -> Self {
         let config = Config::default();
         Pair {
             client: Connection::with_rng(
@@ -91,6 +95,8 @@ impl Pair {
             server: Connection::new(Role::Server, config),
             payload: vec![b'x'; 32],
             wire: Vec::with_capacity(64 << 10),
+            borrowed,
+            scratch: Vec::with_capacity(64),
         }
     }
 
@@ -117,13 +123,27 @@ impl Pair {
         let mut echoed = 0;
         loop {
             let start = allocations();
-            let event = self.server.poll_event().unwrap();
-            counts.server_read += allocations() - start;
-            let Some(Event::Message(message)) = event else {
-                break;
+            let message = if self.borrowed {
+                match self.server.poll_event_ref().unwrap() {
+                    Some(EventRef::Binary(bytes)) => {
+                        self.scratch.clear();
+                        self.scratch.extend_from_slice(bytes);
+                        None
+                    }
+                    _ => break,
+                }
+            } else {
+                match self.server.poll_event().unwrap() {
+                    Some(Event::Message(message)) => Some(message),
+                    _ => break,
+                }
             };
+            counts.server_read += allocations() - start;
             let start = allocations();
-            self.server.send(message).unwrap();
+            match message {
+                Some(message) => self.server.send(message).unwrap(),
+                None => self.server.send_binary(&self.scratch).unwrap(),
+            }
             counts.server_write += allocations() - start;
             echoed += 1;
         }
@@ -153,8 +173,14 @@ fn echo_of_small_messages_does_not_allocate_once_warm() {
     let before = allocations();
     drop(std::hint::black_box(vec![0u8; 64]));
     assert_eq!(allocations(), before + 1);
-    for batch in [1, 16, 100] {
-        let mut pair = Pair::new();
+    for (batch, borrowed) in [
+        (1, false),
+        (16, false),
+        (100, false),
+        (1, true),
+        (100, true),
+    ] {
+        let mut pair = Pair::new(borrowed);
         // Warm up: buffers grow to their working size.
         pair.echo(batch, &mut Counts::default());
         pair.echo(batch, &mut Counts::default());
@@ -165,8 +191,9 @@ fn echo_of_small_messages_does_not_allocate_once_warm() {
         }
         let messages = (rounds * batch) as f64;
         println!(
-            "{batch:>3} in flight: allocations per message: client write {:.3}, server read {:.3}, \
+            "{batch:>3} in flight{}: allocations per message: client write {:.3}, server read {:.3}, \
              server write {:.3}, client read {:.3}",
+            if borrowed { " (server reads borrowed)" } else { "" },
             counts.client_write as f64 / messages,
             counts.server_read as f64 / messages,
             counts.server_write as f64 / messages,
@@ -180,7 +207,7 @@ fn echo_of_small_messages_does_not_allocate_once_warm() {
                 counts.client_read
             ),
             (0, 0, 0, 0),
-            "{batch} in flight: {counts:?}"
+            "{batch} in flight, borrowed {borrowed}: {counts:?}"
         );
     }
 }
