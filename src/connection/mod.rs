@@ -271,11 +271,12 @@ impl Connection {
     /// cheapest way to consume small messages that are parsed where they
     /// lie (a JSON line, a game tick), with no reference count to take and
     /// drop per message. The loan ends at the next call on the connection;
-    /// copy what must outlive it. Messages that took the general path
-    /// (fragmented, compressed, or larger than one read) are lent the same
-    /// way, so both kinds arrive as [`EventRef::Text`] or
-    /// [`EventRef::Binary`]; every other event comes as
-    /// [`EventRef::Other`].
+    /// copy what must outlive it. A whole frame of at most 125 bytes is
+    /// unmasked and lent where it lies in the input; a message that takes
+    /// the general path (longer, fragmented or compressed) is held by the
+    /// connection and lent from there, so both kinds arrive as
+    /// [`EventRef::Text`] or [`EventRef::Binary`]; every other event comes
+    /// as [`EventRef::Other`].
     ///
     /// ```
     /// # use rfc6455::{Config, Connection, EventRef, Message, Role};
