@@ -210,7 +210,8 @@ impl From<crate::handshake::HandshakeError> for Error {
 
 /// An I/O error, unless it carries a TLS error: rustls's streams report
 /// those as `io::Error`s wrapping a `rustls::Error`, which become
-/// [`Error::Tls`] here so a refused certificate does not pass for I/O.
+/// `Error::Tls` here (with the `rustls` feature) so a refused certificate
+/// does not pass for I/O.
 #[cfg(feature = "std")]
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {

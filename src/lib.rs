@@ -13,10 +13,9 @@
 //! Deadlines (handshake timeout, keepalive ping, pong and close timeouts)
 //! are sans-IO too: [`Keepalive`] is told the time and says what is due.
 //!
-//! Adapters that do I/O sit on top: [`blocking`] (any `Read + Write`,
+//! Adapters that do I/O sit on top: `blocking` (any `Read + Write`,
 //! feature `std`, on by default) and `mio` (a non-blocking adapter for mio
-//! event loops, feature `mio`). The `rustls` feature adds `wss://` to the
-//! blocking adapter.
+//! event loops, feature `mio`). The `rustls` feature adds `wss://` to both.
 //!
 //! ```
 //! use rfc6455::{Config, Connection, Event, Message, Role};

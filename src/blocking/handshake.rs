@@ -30,7 +30,7 @@ pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
 ///
 /// `wss://` URLs need the `rustls` feature: TLS with SNI for the URL's host,
 /// the certificate verified against the Mozilla roots compiled into the
-/// crate ([`default_tls_config`](crate::blocking::default_tls_config)).
+/// crate (`blocking::default_tls_config`).
 /// Without the feature they fail with [`io::ErrorKind::Unsupported`]; open a
 /// TLS stream yourself and use [`client`].
 pub fn connect_with(

@@ -36,9 +36,9 @@
 //! read into a buffer allocated when data arrives, and both buffers are
 //! released once drained (see [`Connection::shrink_buffers`]).
 //!
-//! **TLS** (feature `rustls` too): [`TlsStream`] runs a rustls session over
-//! a `mio::net::TcpStream`; [`WebSocket::connect_tls`] opens `wss://`, and a
-//! server wraps each accepted socket in a [`TlsServerStream`]. TLS buffers
+//! **TLS** (feature `rustls` too): `TlsStream` runs a rustls session over
+//! a `mio::net::TcpStream`; `WebSocket::connect_tls` opens `wss://`, and a
+//! server wraps each accepted socket in a `TlsServerStream`. TLS buffers
 //! on its own and may need to write while the application only reads
 //! ([`Transport::wants_write`]); the adapter keeps writable interest for it.
 //!
