@@ -4,6 +4,9 @@
 //! and joins its server thread with a deadline.
 #![cfg(feature = "mio")]
 
+mod common;
+
+use common::mio_loop::run;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use rfc6455::blocking;
@@ -487,32 +490,17 @@ fn shutdown_flushes_queued_message_and_close_frame() {
 #[test]
 fn mio_client_against_mio_server() {
     let server = Server::start(Options::default());
-    let mut poll = Poll::new().unwrap();
-    let mut events = Events::with_capacity(16);
-    let options = Options::default();
-    let mut ws = WebSocket::connect(&server.url(), ClientOptions::default(), &options).unwrap();
-    ws.register(poll.registry(), Token(0)).unwrap();
     let mut got = Vec::new();
-    let start = Instant::now();
-    while !ws.is_finished() {
-        assert!(start.elapsed() < BOUND, "client did not finish");
-        poll.poll(&mut events, Some(Duration::from_millis(100)))
-            .unwrap();
-        for event in events.iter() {
-            ws.ready(event);
+    let client = WebSocket::connect(&server.url(), ClientOptions::default(), &Options::default());
+    let ws = run(client.unwrap(), BOUND, |ws, event, _| match event {
+        Event::Open => ws.send(Message::text("from a mio client")).unwrap(),
+        Event::Message(message) => {
+            got.push(message);
+            ws.close(CloseCode::NORMAL, "done").unwrap();
         }
-        while let Some(event) = ws.poll_event().unwrap() {
-            match event {
-                Event::Open => ws.send(Message::text("from a mio client")).unwrap(),
-                Event::Message(message) => {
-                    got.push(message);
-                    ws.close(CloseCode::NORMAL, "done").unwrap();
-                }
-                _ => {}
-            }
-        }
-        ws.flush(poll.registry()).unwrap();
-    }
+        _ => {}
+    })
+    .unwrap();
     assert_eq!(got, vec![Message::text("from a mio client")]);
     assert_eq!(ws.state(), Some(rfc6455::State::Closed { clean: true }));
     server.shutdown();
@@ -593,33 +581,18 @@ fn reset_after_close_handshake_is_a_clean_end() {
         ws.close(CloseCode::NORMAL, "bye").unwrap();
         thread::sleep(Duration::from_millis(300));
     });
-    let mut poll = Poll::new().unwrap();
-    let mut events = Events::with_capacity(16);
     let options = Options {
         config: plain_config(),
         ..Options::default()
     };
-    let url = format!("ws://{addr}/");
-    let mut ws = WebSocket::connect(&url, ClientOptions::default(), &options).unwrap();
-    ws.register(poll.registry(), Token(0)).unwrap();
     let mut closes = 0;
-    let start = Instant::now();
-    while !ws.is_finished() {
-        assert!(start.elapsed() < BOUND, "client did not finish");
-        poll.poll(&mut events, Some(Duration::from_millis(100)))
-            .unwrap();
-        for event in events.iter() {
-            ws.ready(event);
-        }
-        while let Some(event) = ws.poll_event().expect("no error after the close") {
-            match event {
-                Event::Open => ws.send(Message::text("never read")).unwrap(),
-                Event::Close(_) => closes += 1,
-                _ => {}
-            }
-        }
-        ws.flush(poll.registry()).unwrap();
-    }
+    let client = WebSocket::connect(&format!("ws://{addr}/"), ClientOptions::default(), &options);
+    let ws = run(client.unwrap(), BOUND, |ws, event, _| match event {
+        Event::Open => ws.send(Message::text("never read")).unwrap(),
+        Event::Close(_) => closes += 1,
+        _ => {}
+    })
+    .expect("no error after the close");
     assert_eq!(closes, 1);
     assert_eq!(ws.state(), Some(rfc6455::State::Closed { clean: true }));
     server.join().unwrap();

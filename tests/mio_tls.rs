@@ -6,16 +6,16 @@
 mod common;
 
 use common::certs::{server_config, Ca};
-use mio::{Events, Poll, Token};
+use common::mio_loop::{echo, run};
 use rfc6455::blocking;
-use rfc6455::mio::{Event, Options, TlsServerStream, TlsStream, Transport, WebSocket};
+use rfc6455::mio::{Event, Options, TlsServerStream, TlsStream, WebSocket};
 use rfc6455::rustls::{ClientConfig, ServerConfig, ServerConnection};
 use rfc6455::{ClientOptions, CloseCode, Config, Error, Message, State};
 use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BOUND: Duration = Duration::from_secs(60);
 const MIB: usize = 1 << 20;
@@ -24,63 +24,6 @@ fn options() -> Options {
     Options {
         config: Config::default().with_max_size(32 << 20),
         ..Options::default()
-    }
-}
-
-/// Run `ws` on a poll of its own until its transport is closed; `react`
-/// sees every event and may send (refused messages wait in the backlog it
-/// is given, sent in order as room appears). `poll` sleeps until readiness
-/// or a deadline, never on a short tick, so a socket that loses the
-/// writable interest TLS needs hangs here and fails the bound.
-fn run<S, F>(mut ws: WebSocket<S>, mut react: F) -> Result<WebSocket<S>, Error>
-where
-    S: Transport,
-    F: FnMut(&mut WebSocket<S>, Event, &mut VecDeque<Message>),
-{
-    let mut poll = Poll::new().unwrap();
-    let mut events = Events::with_capacity(16);
-    let mut backlog = VecDeque::new();
-    ws.register(poll.registry(), Token(0)).unwrap();
-    let start = Instant::now();
-    loop {
-        while let Some(message) = backlog.pop_front() {
-            if let Err(e) = ws.send(message) {
-                backlog.push_front(e.into_message());
-                break;
-            }
-        }
-        while let Some(event) = ws.poll_event()? {
-            react(&mut ws, event, &mut backlog);
-        }
-        ws.flush(poll.registry())?;
-        if ws.is_finished() {
-            return Ok(ws);
-        }
-        if !backlog.is_empty() && !ws.is_full() && ws.is_open() {
-            continue;
-        }
-        let left = BOUND
-            .checked_sub(start.elapsed())
-            .expect("the connection did not finish in time");
-        let wait = ws.poll_timeout().map_or(left, |at| {
-            at.saturating_duration_since(Instant::now()).min(left)
-        });
-        poll.poll(&mut events, Some(wait)).unwrap();
-        for event in events.iter() {
-            ws.ready(event);
-        }
-        ws.handle_timeout(Instant::now());
-    }
-}
-
-/// Echo every message; queue refused echoes behind the others.
-fn echo<S: Transport>(ws: &mut WebSocket<S>, event: Event, backlog: &mut VecDeque<Message>) {
-    if let Event::Message(message) = event {
-        if !backlog.is_empty() {
-            backlog.push_back(message);
-        } else if let Err(e) = ws.send(message) {
-            backlog.push_back(e.into_message());
-        }
     }
 }
 
@@ -97,7 +40,7 @@ where
         tcp.set_nonblocking(true).map_err(Error::Io)?;
         let session = ServerConnection::new(tls)?;
         let stream = TlsStream::new(session, mio::net::TcpStream::from_std(tcp));
-        let ws = run(WebSocket::accept(stream, &options()), react)?;
+        let ws = run(WebSocket::accept(stream, &options()), BOUND, react)?;
         Ok(ws.state().expect("the handshake completed"))
     });
     (port, server)
@@ -166,6 +109,7 @@ fn mio_client_over_tls_against_a_blocking_server() {
     let mut got = Vec::new();
     let ws = run(
         mio_client(port, ca.client_config()),
+        BOUND,
         |ws, event, _| match event {
             Event::Open => ws.send(Message::text("from a mio TLS client")).unwrap(),
             Event::Message(message) => {
@@ -186,7 +130,7 @@ fn mio_client_refuses_an_untrusted_server_with_a_tls_error() {
     let ca = Ca::new("test CA");
     let stranger = Ca::new("someone else's CA");
     let (port, _server) = mio_server(server_config(stranger.leaf(&["127.0.0.1"])), echo);
-    match run(mio_client(port, ca.client_config()), |_, _, _| {}) {
+    match run(mio_client(port, ca.client_config()), BOUND, |_, _, _| {}) {
         Err(Error::Tls(e)) => assert!(format!("{e}").contains("UnknownIssuer"), "{e}"),
         other => panic!("expected a TLS error, got {other:?}"),
     }
@@ -201,6 +145,7 @@ fn four_mebibytes_between_mio_client_and_mio_server_over_tls() {
     let mut echoed = None;
     let ws = run(
         mio_client(port, ca.client_config()),
+        BOUND,
         |ws, event, _| match event {
             Event::Open => ws.send(Message::binary(sent.clone())).unwrap(),
             Event::Message(message) => {
@@ -276,11 +221,15 @@ fn mio_client_that_only_reads_over_tls() {
         ws.state()
     });
     let mut got = Vec::new();
-    let ws = run(mio_client(port, ca.client_config()), |_, event, _| {
-        if let Event::Message(message) = event {
-            got.push(message);
-        }
-    })
+    let ws = run(
+        mio_client(port, ca.client_config()),
+        BOUND,
+        |_, event, _| {
+            if let Event::Message(message) = event {
+                got.push(message);
+            }
+        },
+    )
     .unwrap();
     let want: Vec<Message> = (0..3).map(|i| Message::text(format!("news {i}"))).collect();
     assert_eq!(got, want);

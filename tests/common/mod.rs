@@ -10,6 +10,8 @@
 
 #[cfg(feature = "rustls")]
 pub mod certs;
+#[cfg(feature = "mio")]
+pub mod mio_loop;
 
 use rfc6455::blocking::{self, MaybeTlsStream, Rejection, Transport, WebSocket};
 use rfc6455::{AcceptOptions, ClientOptions, CloseFrame, Config, Error, Request};
