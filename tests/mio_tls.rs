@@ -87,13 +87,7 @@ fn mio_server_over_tls_with_a_blocking_client() {
     let ca = Ca::new("test CA");
     let (port, server) = mio_server(server_config(ca.leaf(&["127.0.0.1"])), echo);
     let mut ws = blocking_client(port, &ca);
-    ws.send(Message::text("hello over TLS")).unwrap();
-    assert_eq!(ws.read().unwrap().as_text(), Some("hello over TLS"));
-    ws.send(Message::binary(vec![0u8, 1, 2, 255])).unwrap();
-    assert_eq!(ws.read().unwrap().as_bytes(), &[0, 1, 2, 255]);
-    let reply = ws.close_and_wait(CloseCode::NORMAL, "done").unwrap();
-    assert_eq!(reply.map(|frame| frame.code), Some(CloseCode::NORMAL));
-    assert_eq!(ws.state(), State::Closed { clean: true });
+    common::assert_echo_then_clean_close(&mut ws);
     assert_eq!(
         server.join().unwrap().unwrap(),
         State::Closed { clean: true }

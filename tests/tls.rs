@@ -11,7 +11,7 @@ use rfc6455::rustls;
 use rfc6455::rustls::crypto::ring;
 use rfc6455::rustls::server::WebPkiClientVerifier;
 use rfc6455::rustls::{AlertDescription, CertificateError, ClientConfig, ServerConfig};
-use rfc6455::{CloseCode, Config, Error, Message, State};
+use rfc6455::{CloseCode, Config, Error, Message};
 use std::io;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -65,15 +65,7 @@ fn echo_and_close_handshake_over_tls() {
     let (port, server) = serve(server_config(ca.leaf(&["localhost", "127.0.0.1"])), echo);
     let mut ws = connect(&format!("wss://127.0.0.1:{port}/chat"), ca.client_config()).unwrap();
     assert!(ws.get_ref().is_tls());
-
-    ws.send(Message::text("hello over TLS")).unwrap();
-    assert_eq!(ws.read().unwrap().as_text(), Some("hello over TLS"));
-    ws.send(Message::binary(vec![0u8, 1, 2, 255])).unwrap();
-    assert_eq!(ws.read().unwrap().as_bytes(), &[0, 1, 2, 255]);
-
-    let reply = ws.close_and_wait(CloseCode::NORMAL, "done").unwrap();
-    assert_eq!(reply.map(|frame| frame.code), Some(CloseCode::NORMAL));
-    assert_eq!(ws.state(), State::Closed { clean: true });
+    common::assert_echo_then_clean_close(&mut ws);
     assert_eq!(server.join().unwrap().unwrap(), 2);
     // Once closed, it stays closed.
     assert!(matches!(ws.read(), Err(Error::Closed { clean: true, .. })));

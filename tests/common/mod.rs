@@ -14,7 +14,9 @@ pub mod certs;
 pub mod mio_loop;
 
 use rfc6455::blocking::{self, MaybeTlsStream, Rejection, Transport, WebSocket};
-use rfc6455::{AcceptOptions, ClientOptions, CloseFrame, Config, Error, Request};
+use rfc6455::{
+    AcceptOptions, ClientOptions, CloseCode, CloseFrame, Config, Error, Message, Request, State,
+};
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread::{self, JoinHandle};
@@ -128,6 +130,18 @@ pub fn echo<S: Transport>(ws: &mut WebSocket<S>) -> Result<usize, Error> {
 }
 
 /// Join a test thread, failing the test if it panicked.
+/// Against an echo server: a text and a binary message come back as sent,
+/// then the close handshake ends cleanly with the server echoing 1000.
+pub fn assert_echo_then_clean_close<S: Transport>(ws: &mut WebSocket<S>) {
+    ws.send(Message::text("hello over TLS")).unwrap();
+    assert_eq!(ws.read().unwrap().as_text(), Some("hello over TLS"));
+    ws.send(Message::binary(vec![0u8, 1, 2, 255])).unwrap();
+    assert_eq!(ws.read().unwrap().as_bytes(), &[0, 1, 2, 255]);
+    let reply = ws.close_and_wait(CloseCode::NORMAL, "done").unwrap();
+    assert_eq!(reply.map(|frame| frame.code), Some(CloseCode::NORMAL));
+    assert_eq!(ws.state(), State::Closed { clean: true });
+}
+
 pub fn join<T>(thread: JoinHandle<T>) -> T {
     thread.join().expect("a test thread panicked")
 }
