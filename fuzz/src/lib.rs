@@ -9,9 +9,7 @@
 use rfc6455::deflate::{DeflateConfig, DeflateParams};
 use rfc6455::frame::{FrameHeader, OpCode};
 use rfc6455::mask::apply_mask;
-use rfc6455::{
-    Config, Connection, Error, Event, EventRef, Message, ProtocolError, RandomSource, Role,
-};
+use rfc6455::{Config, Connection, Error, Event, ProtocolError, RandomSource, Role};
 
 /// Reads settings bytes off the front of the input; past the end every
 /// read is zero, so short inputs still mean something.
@@ -138,11 +136,7 @@ pub fn drain(conn: &mut Connection, events: &mut Vec<Event>) -> Option<ProtocolE
 pub fn drain_borrowed(conn: &mut Connection, events: &mut Vec<Event>) -> Option<ProtocolError> {
     loop {
         match conn.poll_event_ref() {
-            Ok(Some(EventRef::Text(text))) => events.push(Event::Message(Message::text(text))),
-            Ok(Some(EventRef::Binary(bytes))) => {
-                events.push(Event::Message(Message::binary(bytes.to_vec())))
-            }
-            Ok(Some(EventRef::Other(event))) => events.push(event),
+            Ok(Some(event)) => events.push(event.into_owned()),
             Ok(None) => return None,
             Err(Error::Protocol(e)) => return Some(e),
             Err(other) => panic!("poll_event_ref failed with a non-protocol error: {other:?}"),

@@ -99,6 +99,18 @@ pub enum EventRef<'a> {
     Other(Event),
 }
 
+impl EventRef<'_> {
+    /// The owned [`Event`] that [`Connection::poll_event`] would have
+    /// returned, copying a lent payload: for keeping it past the loan.
+    pub fn into_owned(self) -> Event {
+        match self {
+            EventRef::Text(text) => Event::Message(Message::text(text)),
+            EventRef::Binary(bytes) => Event::Message(Message::binary(bytes.to_vec())),
+            EventRef::Other(event) => event,
+        }
+    }
+}
+
 /// A piece of a message delivered as it arrives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fragment {

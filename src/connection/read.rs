@@ -91,9 +91,7 @@ impl ReadState {
             self.buf.advance(self.lent);
             self.lent = 0;
         }
-        if self.lent_message.is_some() {
-            self.lent_message = None;
-        }
+        self.lent_message = None;
     }
 
     pub(super) fn receive(&mut self, data: &[u8]) {
@@ -236,16 +234,23 @@ impl Connection {
             || header.rsv2
             || header.rsv3
             || !mask_ok
-            || self.read.message.is_some()
-            || self.config.streaming
-            || len > self.config.max_frame_size as u64
-            || len > self.config.max_message_size as u64
+            || !self.may_take_whole(len)
             || (self.read.data_len() as u64) < header_len as u64 + len
         {
             return Ok(None);
         }
         self.take_whole_message(header_len, len as usize, header.mask, text)
             .map(Some)
+    }
+
+    /// What the one-step paths need beyond the frame itself: no message in
+    /// progress, whole-message mode, and a payload within both limits (the
+    /// general path reports a payload over them).
+    fn may_take_whole(&self, len: u64) -> bool {
+        self.read.message.is_none()
+            && !self.config.streaming
+            && len <= self.config.max_frame_size as u64
+            && len <= self.config.max_message_size as u64
     }
 
     /// The hottest case of all, read straight off the first bytes without
@@ -284,10 +289,7 @@ impl Connection {
         if len > 125
             || masked != (self.role == Role::Server)
             || data.len() < header_len + len
-            || self.read.message.is_some()
-            || self.config.streaming
-            || len > self.config.max_frame_size
-            || len > self.config.max_message_size
+            || !self.may_take_whole(len as u64)
         {
             return None;
         }

@@ -715,15 +715,6 @@ mod borrowed_events {
     //! `poll_event_ref` lends payloads from the input buffer.
     use super::*;
 
-    /// Owned copy of a borrowed event, for comparing with `poll_event`.
-    fn owned(event: EventRef<'_>) -> Event {
-        match event {
-            EventRef::Text(s) => text(s),
-            EventRef::Binary(b) => Event::Message(Message::binary(b.to_vec())),
-            EventRef::Other(e) => e,
-        }
-    }
-
     #[test]
     fn short_frames_are_lent_in_place_and_released_by_the_next_call() {
         let mut s = server();
@@ -801,7 +792,7 @@ mod borrowed_events {
             let event = if i % 2 == 0 {
                 s.poll_event().unwrap()
             } else {
-                s.poll_event_ref().unwrap().map(owned)
+                s.poll_event_ref().unwrap().map(EventRef::into_owned)
             };
             seen.push(event.expect("a message"));
         }
@@ -862,7 +853,7 @@ mod borrowed_events {
                         borrowed_side.receive(piece);
                     }
                     while let Some(e) = borrowed_side.poll_event_ref().unwrap() {
-                        got.push(owned(e));
+                        got.push(e.into_owned());
                     }
                 }
                 prop_assert_eq!(got, want);
