@@ -283,7 +283,7 @@ impl Connection {
     /// cheapest way to consume small messages that are parsed where they
     /// lie (a JSON line, a game tick), with no reference count to take and
     /// drop per message. The loan ends at the next call on the connection;
-    /// copy what must outlive it. A whole frame of at most 125 bytes is
+    /// copy what must outlive it ([`EventRef::into_owned`]). A whole frame of at most 125 bytes is
     /// unmasked and lent where it lies in the input; a message that takes
     /// the general path (longer, fragmented or compressed) is held by the
     /// connection and lent from there, so both kinds arrive as
