@@ -31,6 +31,8 @@ pub use handshake::{
     accept, accept_with, client, connect, connect_with, Rejection, HANDSHAKE_TIMEOUT,
 };
 pub use stream::MaybeTlsStream;
+#[cfg(all(feature = "rustls", feature = "mio"))]
+pub(crate) use tls::client_session;
 #[cfg(feature = "rustls")]
 pub use tls::{
     accept_tls, accept_tls_with, connect_tls, default_tls_config, tls_config_with_roots,

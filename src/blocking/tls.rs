@@ -99,6 +99,17 @@ pub fn connect_tls(
     connect_parsed(&parsed, url, tls, options, config)
 }
 
+/// A client TLS session for the URL's host (its SNI name and the name the
+/// certificate must carry), shared by both adapters.
+pub(crate) fn client_session(
+    url: &WsUrl,
+    tls: Arc<ClientConfig>,
+) -> Result<ClientConnection, Error> {
+    let name = ServerName::try_from(url.host.clone())
+        .map_err(|e| Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+    Ok(ClientConnection::new(tls, name)?)
+}
+
 /// TCP, then TLS with SNI for the URL's host, then the WebSocket handshake.
 pub(super) fn connect_parsed(
     parsed: &WsUrl,
@@ -107,10 +118,9 @@ pub(super) fn connect_parsed(
     options: ClientOptions,
     config: Config,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    let name = ServerName::try_from(parsed.host.clone())
-        .map_err(|e| Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+    let session = client_session(parsed, tls)?;
     let tcp = tcp_connect(parsed)?;
-    let mut stream = StreamOwned::new(ClientConnection::new(tls, name)?, tcp);
+    let mut stream = StreamOwned::new(session, tcp);
     finish_tls_handshake(&mut stream)?;
     if let Some(protocol) = stream.conn.alpn_protocol() {
         if protocol != HTTP_1_1 {

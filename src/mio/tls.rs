@@ -16,7 +16,6 @@ use crate::handshake::{ClientOptions, WsUrl};
 use ::mio::event::Source;
 use ::mio::net::TcpStream;
 use ::mio::{Interest, Registry, Token};
-use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, ConnectionCommon, ServerConnection, SideData};
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
@@ -219,9 +218,7 @@ impl WebSocket<TlsClientStream> {
         options: &Options,
     ) -> Result<Self, Error> {
         let parsed = WsUrl::parse(url)?;
-        let name = ServerName::try_from(parsed.host.clone())
-            .map_err(|e| Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
-        let session = ClientConnection::new(tls, name)?;
+        let session = crate::blocking::client_session(&parsed, tls)?;
         let sock = super::socket::tcp_connect(&parsed)?;
         let stream = TlsStream::new(session, sock);
         Ok(Self::with_client_upgrade(stream, &parsed, client, options))
