@@ -366,6 +366,56 @@ impl Connection {
         self.write.pending()
     }
 
+    /// How many bytes of output are pending, over all chunks.
+    #[must_use]
+    pub fn output_len(&self) -> usize {
+        self.write.pending().len()
+    }
+
+    /// The first contiguous chunk of pending output; empty exactly when
+    /// nothing is pending. Write what the transport takes and report it with
+    /// [`advance_output`](Self::advance_output).
+    #[must_use]
+    pub fn output_chunk(&self) -> &[u8] {
+        self.write.pending()
+    }
+
+    /// Every chunk of pending output, in wire order (for transports that
+    /// gather several buffers per write).
+    pub fn output_chunks(&self) -> impl Iterator<Item = &[u8]> {
+        let chunk = self.write.pending();
+        (!chunk.is_empty()).then_some(chunk).into_iter()
+    }
+
+    /// Fill `dst` with the pending chunks for one vectored write; returns
+    /// how many slices were filled.
+    #[cfg(feature = "std")]
+    pub fn output_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
+        let mut filled = 0;
+        for (slot, chunk) in dst.iter_mut().zip(self.output_chunks()) {
+            *slot = std::io::IoSlice::new(chunk);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Write pending output to `w` with one vectored write and advance by
+    /// what it took. `Ok(0)` when nothing is pending.
+    #[cfg(feature = "std")]
+    pub fn write_output<W: std::io::Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+    ) -> std::io::Result<usize> {
+        if !self.has_pending_output() {
+            return Ok(0);
+        }
+        let mut slices = [std::io::IoSlice::new(&[]); 16];
+        let count = self.output_vectored(&mut slices);
+        let written = w.write_vectored(&slices[..count])?;
+        self.advance_output(written);
+        Ok(written)
+    }
+
     /// `n` bytes of [`pending_output`](Self::pending_output) were written.
     pub fn advance_output(&mut self, n: usize) {
         self.write.advance(n);
