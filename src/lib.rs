@@ -25,8 +25,7 @@
 //! let mut server = Connection::new(Role::Server, Config::default());
 //!
 //! client.send(Message::text("hello"))?;
-//! let wire = client.pending_output().to_vec();
-//! client.advance_output(wire.len());
+//! let wire = client.take_output(); // a socket would use write_output
 //!
 //! server.receive(&wire);
 //! while let Some(event) = server.poll_event()? {
@@ -72,7 +71,7 @@ pub use rustls;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
-pub use connection::{Connection, Event, EventRef, Fragment, Role, State};
+pub use connection::{Connection, Event, EventRef, Fragment, PreparedMessage, Role, State};
 pub use error::{Error, ProtocolError};
 pub use handshake::{
     AcceptOptions, ClientHandshake, ClientOptions, HandshakeError, Request, ServerResponse, WsUrl,

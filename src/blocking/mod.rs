@@ -266,13 +266,14 @@ impl<S: Transport> WebSocket<S> {
         self.flush()
     }
 
-    /// Write all queued output. A partial write or `WouldBlock` keeps the
-    /// rest queued for the next call.
+    /// Write all queued output, each write a vectored one over the queued
+    /// chunks (small frames coalesced, large payloads as they were sent). A
+    /// partial write or `WouldBlock` keeps the rest queued for the next call.
     pub fn flush(&mut self) -> Result<(), Error> {
         while self.conn.has_pending_output() {
-            match self.stream.write(self.conn.pending_output()) {
+            match self.conn.write_output(&mut self.stream) {
                 Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-                Ok(n) => self.conn.advance_output(n),
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(Error::from(e)),
             }

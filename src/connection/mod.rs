@@ -11,16 +11,24 @@
 //!   `Ok(None)`;
 //! - **commands**: [`send`](Connection::send), [`send_ping`](Connection::send_ping),
 //!   [`close`](Connection::close), ...;
-//! - **output**: write [`pending_output`](Connection::pending_output) to the
-//!   transport and report [`advance_output`](Connection::advance_output).
+//! - **output**: a queue of chunks (small frames coalesced, a server's
+//!   large payloads shared without a copy): write them with
+//!   [`write_output`](Connection::write_output), or write
+//!   [`output_chunk`](Connection::output_chunk) (or all
+//!   [`output_chunks`](Connection::output_chunks)) any way and report
+//!   [`advance_output`](Connection::advance_output).
 //!
 //! Every protocol violation by the peer queues the matching close frame
 //! before the error is returned, so an adapter only has to flush and then
 //! close the transport. The opening handshake happens before a `Connection`
 //! exists (see [`handshake`](crate::handshake)).
 
+mod output;
+mod prepared;
 mod read;
 mod write;
+
+pub use prepared::PreparedMessage;
 
 use crate::config::Config;
 use crate::message::{Message, MessageKind};
@@ -146,7 +154,7 @@ impl core::fmt::Debug for Connection {
             .field("role", &self.role)
             .field("state", &self.state)
             .field("buffered_input", &self.read.unread_len())
-            .field("pending_output", &self.pending_output().len())
+            .field("output_len", &self.output_len())
             .finish_non_exhaustive()
     }
 }
@@ -227,7 +235,7 @@ impl Connection {
     pub fn should_close_transport(&self) -> bool {
         match self.state {
             State::Closed { clean } => {
-                self.write.pending().is_empty() && (self.role == Role::Server || !clean)
+                self.write.out.is_empty() && (self.role == Role::Server || !clean)
             }
             _ => false,
         }
@@ -295,7 +303,7 @@ impl Connection {
     /// let mut client = Connection::new(Role::Client, Config::default());
     /// let mut server = Connection::new(Role::Server, Config::default());
     /// client.send(Message::text("tick 1"))?;
-    /// server.receive(client.pending_output());
+    /// server.receive(&client.take_output());
     /// let mut lines = 0;
     /// while let Some(event) = server.poll_event_ref()? {
     ///     if let EventRef::Text(line) = event {
@@ -359,36 +367,59 @@ impl Connection {
     }
 
     // ----- output -----
+    //
+    // Output is a queue of contiguous chunks in wire order: small frames
+    // coalesced into one owned buffer, and the large payloads a server
+    // sends as the application's own `Bytes` (no copy). Drive it with
+    // whichever call fits the transport:
+    //
+    // - `write_output(&mut w)`: one vectored write to a `std::io::Write`,
+    //   already advanced (the adapters' way);
+    // - `output_chunk()` / `output_vectored(..)` or `output_chunks()`, then
+    //   `advance_output(written)`: any transport, partial writes included;
+    // - `take_output()`: everything as one buffer (a copy when a payload is
+    //   shared), for tests and simple callers.
 
-    /// Bytes waiting to be written to the transport.
-    #[must_use]
-    pub fn pending_output(&self) -> &[u8] {
-        self.write.pending()
-    }
-
-    /// How many bytes of output are pending, over all chunks.
+    /// How many bytes of output are pending, over all chunks (what the
+    /// high-water mark [`Config::max_output_buffer`] counts, shared
+    /// payloads included).
     #[must_use]
     pub fn output_len(&self) -> usize {
-        self.write.pending().len()
+        self.write.out.len()
     }
 
     /// The first contiguous chunk of pending output; empty exactly when
     /// nothing is pending. Write what the transport takes and report it with
     /// [`advance_output`](Self::advance_output).
+    ///
+    /// ```
+    /// # use rfc6455::{Config, Connection, Message, Role};
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send(Message::binary(vec![7u8; 4096]))?;
+    /// let mut wire = Vec::new();
+    /// while server.has_pending_output() {
+    ///     let chunk = server.output_chunk();
+    ///     let n = chunk.len().min(1000); // the transport took this much
+    ///     wire.extend_from_slice(&chunk[..n]);
+    ///     server.advance_output(n);
+    /// }
+    /// assert_eq!(&wire[..4], b"\x82\x7e\x10\x00");
+    /// assert_eq!(wire.len(), 4 + 4096);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     #[must_use]
     pub fn output_chunk(&self) -> &[u8] {
-        self.write.pending()
+        self.write.out.first_chunk()
     }
 
-    /// Every chunk of pending output, in wire order (for transports that
-    /// gather several buffers per write).
+    /// Every chunk of pending output, in wire order, none of them empty
+    /// (for transports that gather several buffers per write).
     pub fn output_chunks(&self) -> impl Iterator<Item = &[u8]> {
-        let chunk = self.write.pending();
-        (!chunk.is_empty()).then_some(chunk).into_iter()
+        self.write.out.chunks()
     }
 
-    /// Fill `dst` with the pending chunks for one vectored write; returns
-    /// how many slices were filled.
+    /// Fill `dst` with the first pending chunks for one vectored write;
+    /// returns how many slices were filled (0 when nothing is pending).
     #[cfg(feature = "std")]
     pub fn output_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
         let mut filled = 0;
@@ -400,7 +431,18 @@ impl Connection {
     }
 
     /// Write pending output to `w` with one vectored write and advance by
-    /// what it took. `Ok(0)` when nothing is pending.
+    /// what it took. `Ok(0)` when nothing is pending; errors (`WouldBlock`
+    /// included) leave the output queued.
+    ///
+    /// ```
+    /// # use rfc6455::{Config, Connection, Message, Role};
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send(Message::text("hi"))?;
+    /// let mut socket = Vec::new();
+    /// while server.write_output(&mut socket)? > 0 {}
+    /// assert_eq!(socket, b"\x81\x02hi");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[cfg(feature = "std")]
     pub fn write_output<W: std::io::Write + ?Sized>(
         &mut self,
@@ -409,21 +451,29 @@ impl Connection {
         if !self.has_pending_output() {
             return Ok(0);
         }
-        let mut slices = [std::io::IoSlice::new(&[]); 16];
+        let mut slices = [std::io::IoSlice::new(&[]); WRITE_SLICES];
         let count = self.output_vectored(&mut slices);
         let written = w.write_vectored(&slices[..count])?;
         self.advance_output(written);
         Ok(written)
     }
 
-    /// `n` bytes of [`pending_output`](Self::pending_output) were written.
+    /// `n` bytes of pending output were written (counted from the first
+    /// chunk on, across chunks).
     pub fn advance_output(&mut self, n: usize) {
         self.write.advance(n);
     }
 
     /// Whether there is output to write.
     pub fn has_pending_output(&self) -> bool {
-        !self.write.pending().is_empty()
+        !self.write.out.is_empty()
+    }
+
+    /// Remove and return all pending output as one contiguous buffer (a
+    /// copy when a payload is queued shared): for tests and callers that
+    /// hand whole buffers to their transport.
+    pub fn take_output(&mut self) -> BytesMut {
+        self.write.take()
     }
 
     /// Bytes of input received but not yet turned into events.
@@ -439,13 +489,13 @@ impl Connection {
         self.read.shrink();
         self.write.shrink();
     }
-
-    /// Remove and return all pending output at once (for callers that hand
-    /// whole buffers to their transport).
-    pub fn take_output(&mut self) -> BytesMut {
-        self.write.take()
-    }
 }
+
+/// Slices per vectored write in [`Connection::write_output`]: Linux takes
+/// up to 1024, but a queue rarely holds more than a few chunks (small
+/// frames coalesce), and what does not fit goes in the next write.
+#[cfg(feature = "std")]
+const WRITE_SLICES: usize = 64;
 
 #[cfg(test)]
 mod tests;

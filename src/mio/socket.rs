@@ -11,7 +11,7 @@ use crate::upgrade::{ClientUpgrade, ServerUpgrade};
 use ::mio::event::Event as Readiness;
 use ::mio::net::TcpStream;
 use ::mio::{Interest, Registry, Token};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::ToSocketAddrs;
 use std::time::Instant;
 
@@ -206,7 +206,7 @@ impl<S: Transport> WebSocket<S> {
     /// Bytes queued for the transport (handshake and frames).
     pub fn pending_output(&self) -> usize {
         let frames = match &self.phase {
-            Phase::Open(conn) => conn.pending_output().len(),
+            Phase::Open(conn) => conn.output_len(),
             _ => 0,
         };
         self.prelude.len() + frames
@@ -423,7 +423,7 @@ impl<S: Transport> WebSocket<S> {
                 self.discard_input()?;
                 return Ok(None);
             }
-            if conn.pending_output().len() >= self.high_water_mark {
+            if conn.output_len() >= self.high_water_mark {
                 // Backpressure: read no more from a peer we cannot write
                 // to, unless writing now makes room.
                 self.write_out()?;
@@ -509,15 +509,13 @@ impl<S: Transport> WebSocket<S> {
         if self.finished {
             return Err(SendError::NotOpen(message));
         }
-        let queued = match message.as_text() {
-            Some(text) => conn.send_text(text),
-            None => conn.send_binary(message.as_bytes()),
-        };
-        match queued {
+        // The message's own bytes are queued: a server's large payload
+        // goes to the socket without a copy.
+        match conn.try_send(message) {
             Ok(()) => Ok(()),
             // A mark set in the core's Config as well.
-            Err(Error::WouldExceedBuffer) => Err(SendError::Full(message)),
-            Err(_) => Err(SendError::NotOpen(message)),
+            Err((Error::WouldExceedBuffer, message)) => Err(SendError::Full(message)),
+            Err((_, message)) => Err(SendError::NotOpen(message)),
         }
     }
 
@@ -604,7 +602,7 @@ impl<S: Transport> WebSocket<S> {
     /// Write until everything is out or the transport would block.
     fn write_out(&mut self) -> io::Result<()> {
         while !self.prelude.is_empty() {
-            match write_some(&mut self.stream, &self.prelude)? {
+            match write_some(|| self.stream.write(&self.prelude))? {
                 Some(n) => drop(self.prelude.drain(..n)),
                 None => return Ok(()),
             }
@@ -612,10 +610,11 @@ impl<S: Transport> WebSocket<S> {
         // Handshake bytes are written once: give their memory back.
         self.prelude = Vec::new();
         if let Phase::Open(conn) = &mut self.phase {
+            // One vectored write per round: small frames coalesced in one
+            // chunk, large payloads as the application sent them.
             while conn.has_pending_output() {
-                match write_some(&mut self.stream, conn.pending_output())? {
-                    Some(n) => conn.advance_output(n),
-                    None => return Ok(()),
+                if write_some(|| conn.write_output(&mut self.stream))?.is_none() {
+                    return Ok(());
                 }
             }
             conn.shrink_buffers();
@@ -696,10 +695,11 @@ fn read_some<R: Read>(stream: &mut R, buf: &mut [u8]) -> io::Result<Option<usize
     }
 }
 
-/// One write: `Some(n)` bytes taken, `None` on `WouldBlock`.
-fn write_some<W: Write>(stream: &mut W, data: &[u8]) -> io::Result<Option<usize>> {
+/// One write (retried when interrupted): `Some(n)` bytes taken, `None` on
+/// `WouldBlock`.
+fn write_some(mut write: impl FnMut() -> io::Result<usize>) -> io::Result<Option<usize>> {
     loop {
-        match stream.write(data) {
+        match write() {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => return Ok(Some(n)),
             Err(e) if is_would_block(&e) => return Ok(None),

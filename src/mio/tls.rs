@@ -17,7 +17,7 @@ use ::mio::event::Source;
 use ::mio::net::TcpStream;
 use ::mio::{Interest, Registry, Token};
 use rustls::{ClientConfig, ClientConnection, ConnectionCommon, ServerConnection, SideData};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -79,6 +79,21 @@ where
         Ok(())
     }
 
+    /// Hand plaintext to rustls with `write` and send what the socket
+    /// takes; nothing taken means rustls's buffer is full (`WouldBlock`).
+    fn encrypt(
+        &mut self,
+        write: impl FnOnce(&mut rustls::Writer<'_>) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.send_tls()?;
+        let taken = write(&mut self.conn.writer())?;
+        self.send_tls()?;
+        if taken == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(taken)
+    }
+
     /// Read ciphertext from the socket and decrypt it. `Ok(false)` when the
     /// socket has nothing now.
     fn receive_tls(&mut self) -> io::Result<bool> {
@@ -138,13 +153,17 @@ where
         if buf.is_empty() {
             return Ok(0);
         }
-        self.send_tls()?;
-        let taken = self.conn.writer().write(buf)?;
-        self.send_tls()?;
-        if taken == 0 {
-            return Err(io::ErrorKind::WouldBlock.into());
+        self.encrypt(|writer| writer.write(buf))
+    }
+
+    /// As `write`, for all of `bufs` at once: rustls frames them into
+    /// records together, so the WebSocket's chunks (headers and shared
+    /// payloads) do not each make a record of their own.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if bufs.iter().all(|buf| buf.is_empty()) {
+            return Ok(0);
         }
-        Ok(taken)
+        self.encrypt(|writer| writer.write_vectored(bufs))
     }
 
     /// Send buffered records; `WouldBlock` while some remain.
