@@ -11,11 +11,15 @@
 //! misses more than [`MAX_MISSED`] messages in a row is closed with 1008
 //! (policy violation): its close frame is queued regardless of the mark.
 //! Memory per receiver is thus bounded by the mark plus one message.
+//!
+//! Each message is framed once ([`PreparedMessage`]) and its payload shared
+//! by every receiver's queue: the fan-out copies a header per receiver,
+//! never the payload.
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use rfc6455::mio::{Event, Options, SendError, Timers, WebSocket};
-use rfc6455::CloseCode;
+use rfc6455::{CloseCode, PreparedMessage};
 use std::time::Instant;
 
 const LISTENER: Token = Token(usize::MAX);
@@ -81,11 +85,12 @@ fn main() -> std::io::Result<()> {
                 }
             }
             for message in inbox {
+                let message = PreparedMessage::new(message);
                 for (other, receiver) in clients.iter_mut().enumerate() {
                     let Some(receiver) = receiver.as_mut().filter(|_| other != slot) else {
                         continue;
                     };
-                    match receiver.ws.send(message.clone()) {
+                    match receiver.ws.send_prepared(&message) {
                         Ok(()) => receiver.missed = 0,
                         Err(SendError::Full(_)) => {
                             receiver.missed += 1;

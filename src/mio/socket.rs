@@ -2,7 +2,7 @@
 
 use super::{Decide, Event, Options, SendError, Transport};
 use crate::close::CloseCode;
-use crate::connection::{Connection, State};
+use crate::connection::{Connection, PreparedMessage, State};
 use crate::error::Error;
 use crate::handshake::{ClientOptions, ServerOptions, WsUrl};
 use crate::message::Message;
@@ -500,22 +500,38 @@ impl<S: Transport> WebSocket<S> {
     /// connection is not open ([`SendError::NotOpen`]). Call
     /// [`flush`](Self::flush) to start writing.
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
-        if self.is_full() {
-            return Err(SendError::Full(message));
-        }
-        let Phase::Open(conn) = &mut self.phase else {
-            return Err(SendError::NotOpen(message));
+        let conn = match self.sendable() {
+            Ok(conn) => conn,
+            Err(refused) => return Err(refused(message)),
         };
-        if self.finished {
-            return Err(SendError::NotOpen(message));
-        }
         // The message's own bytes are queued: a server's large payload
         // goes to the socket without a copy.
-        match conn.try_send(message) {
-            Ok(()) => Ok(()),
-            // A mark set in the core's Config as well.
-            Err((Error::WouldExceedBuffer, message)) => Err(SendError::Full(message)),
-            Err((_, message)) => Err(SendError::NotOpen(message)),
+        conn.try_send(message)
+            .map_err(|(error, message)| refusal(&error)(message))
+    }
+
+    /// Queue a message framed once for many sockets (see
+    /// [`PreparedMessage`]): a server shares its payload instead of copying
+    /// it, so a broadcast to N sockets copies N headers only. Refused as
+    /// [`send`](Self::send) is, with the message handed back.
+    pub fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), SendError> {
+        let conn = match self.sendable() {
+            Ok(conn) => conn,
+            Err(refused) => return Err(refused(prepared.to_message())),
+        };
+        conn.send_prepared(prepared)
+            .map_err(|error| refusal(&error)(prepared.to_message()))
+    }
+
+    /// The connection a message may be queued on now, or how the send is
+    /// refused.
+    fn sendable(&mut self) -> Result<&mut Connection, fn(Message) -> SendError> {
+        if self.is_full() {
+            return Err(SendError::Full);
+        }
+        match &mut self.phase {
+            Phase::Open(conn) if !self.finished => Ok(conn),
+            _ => Err(SendError::NotOpen),
         }
     }
 
@@ -669,6 +685,16 @@ impl<S: Transport> WebSocket<S> {
             conn.receive_eof();
             conn.shrink_buffers();
         }
+    }
+}
+
+/// How the core's refusal of a send reaches the caller: a mark set in the
+/// core's `Config` as well is [`SendError::Full`]; anything else means the
+/// connection no longer takes messages.
+fn refusal(error: &Error) -> fn(Message) -> SendError {
+    match error {
+        Error::WouldExceedBuffer => SendError::Full,
+        _ => SendError::NotOpen,
     }
 }
 
