@@ -68,12 +68,21 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// A free port: bind to port 0, note the port, release it for the child.
-fn free_addr() -> std::net::SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
+/// Start a server example on a free port; the running child and its URL.
+fn spawn_server_example(name: &str) -> (KillOnDrop, String) {
+    // A free port: bind to port 0, note the port, release it for the child.
+    let addr = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
-        .unwrap()
+        .unwrap();
+    let server = KillOnDrop::spawn(
+        Command::new(example(name))
+            .arg(addr.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    (server, format!("ws://{addr}/"))
 }
 
 /// A client of a server example that may not be listening yet.
@@ -123,15 +132,7 @@ fn client_example_echoes_stdin_lines() {
 
 #[test]
 fn echo_server_example_serves_a_blocking_client() {
-    let addr = free_addr();
-    let _server = KillOnDrop::spawn(
-        Command::new(example("echo-server"))
-            .arg(addr.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let url = format!("ws://{addr}/");
+    let (_server, url) = spawn_server_example("echo-server");
     let mut ws = connect_when_listening(&url);
     for message in [
         Message::text("ping?"),
@@ -153,15 +154,7 @@ fn echo_server_example_serves_a_blocking_client() {
 #[test]
 #[cfg(feature = "mio")]
 fn mio_broadcast_example_sends_each_message_to_every_other_client() {
-    let addr = free_addr();
-    let _server = KillOnDrop::spawn(
-        Command::new(example("mio-broadcast"))
-            .arg(addr.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let url = format!("ws://{addr}/");
+    let (_server, url) = spawn_server_example("mio-broadcast");
     let mut sender = connect_when_listening(&url);
     let mut receivers = [connect(&url), connect(&url)];
     // A large message (its payload shared by the receivers' queues) and a
