@@ -162,7 +162,8 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
-    /// Read once from the transport into the connection.
+    /// Read once from the transport into the connection (a large frame's
+    /// rest straight into its buffer, see [`Connection::read_from`]).
     fn fill(&mut self) -> Result<(), Error> {
         if self.transport_closed {
             self.conn.receive_eof();
@@ -172,16 +173,13 @@ impl<S: Transport> WebSocket<S> {
             self.scratch.resize(READ_CHUNK, 0);
         }
         loop {
-            match self.stream.read(&mut self.scratch) {
-                Ok(0) => {
+            match self.conn.read_from(&mut self.stream, &mut self.scratch) {
+                Ok((0, _)) => {
                     self.conn.receive_eof();
                     self.transport_closed = true;
                     return Ok(());
                 }
-                Ok(n) => {
-                    self.conn.receive(&self.scratch[..n]);
-                    return Ok(());
-                }
+                Ok(_) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // TLS reports a TCP close without close_notify this way. A
                 // truncation cannot forge a message (the WebSocket closing

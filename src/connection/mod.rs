@@ -23,6 +23,8 @@
 //! close the transport. The opening handshake happens before a `Connection`
 //! exists (see [`handshake`](crate::handshake)).
 
+#[cfg(feature = "std")]
+mod io;
 mod output;
 mod prepared;
 mod read;
@@ -253,6 +255,26 @@ impl Connection {
     /// to read into; report how much was written with [`filled`](Self::filled).
     pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
         self.read.spare(min)
+    }
+
+    /// How many more bytes the frame being received needs to be complete;
+    /// 0 between frames (or before its header is decoded). An adapter can
+    /// size its next read to it: a large frame read straight into
+    /// [`read_buf`](Self::read_buf), where the message will be split off
+    /// without a copy, instead of through a scratch buffer.
+    ///
+    /// ```
+    /// # use rfc6455::{Config, Connection, Role};
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// // A masked binary frame of 100,000 bytes: the header and 4 bytes.
+    /// server.receive(&[0x82, 0xff, 0, 0, 0, 0, 0, 1, 0x86, 0xa0, 0, 0, 0, 0, 1, 2, 3, 4]);
+    /// assert!(server.poll_event()?.is_none());
+    /// assert_eq!(server.input_needed(), 100_000 - 4);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    #[must_use]
+    pub fn input_needed(&self) -> usize {
+        self.read.frame_missing()
     }
 
     /// `n` bytes were written into the slice from [`read_buf`](Self::read_buf).

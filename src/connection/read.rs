@@ -147,6 +147,13 @@ impl ReadState {
         }
     }
 
+    /// Payload bytes the frame in progress still lacks (0 between frames).
+    pub(super) fn frame_missing(&self) -> usize {
+        self.frame
+            .as_ref()
+            .map_or(0, |frame| frame.remaining.saturating_sub(self.data_len()))
+    }
+
     pub(super) fn shrink(&mut self) {
         self.release();
         self.drop_spare();
