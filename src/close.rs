@@ -199,3 +199,29 @@ mod tests {
         assert_eq!(bytes.len(), 2 + 122);
     }
 }
+
+/// Who ended a connection, as [`Error::Closed`](crate::Error::Closed) and
+/// [`Connection::closed_by`](crate::Connection::closed_by) report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClosedBy {
+    /// We sent the first close frame (or failed the connection for a
+    /// protocol error); the peer's reply, if it came, ended the handshake.
+    Us,
+    /// The peer sent the first close frame and we replied.
+    Peer,
+    /// The transport ended (EOF, reset, timeout) before a close handshake
+    /// finished: an abnormal closure (RFC 6455 §7.1.5, code 1006).
+    Transport,
+}
+
+impl fmt::Display for CloseFrame {
+    /// The code, then the reason in quotes if there is one: `1000 "bye"`,
+    /// or just `1001`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.reason.is_empty() {
+            write!(f, "{}", self.code)
+        } else {
+            write!(f, "{} {:?}", self.code, self.reason.as_str())
+        }
+    }
+}

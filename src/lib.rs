@@ -70,7 +70,11 @@ pub mod mio;
 #[cfg(feature = "rustls")]
 pub use rustls;
 
-pub use close::{CloseCode, CloseFrame};
+/// The `bytes` this crate was built with: [`Message`] payloads are
+/// [`bytes::Bytes`], so `From<Bytes>` works without a version to match.
+pub use bytes;
+
+pub use close::{CloseCode, CloseFrame, ClosedBy};
 pub use config::Config;
 pub use connection::{Connection, Event, EventRef, Fragment, Role, State};
 pub use error::{Error, ProtocolError};
@@ -79,7 +83,7 @@ pub use handshake::{
 };
 pub use message::{Message, MessageKind, Utf8Bytes};
 pub use rng::{FastRng, RandomSource};
-pub use timer::{Keepalive, Timeouts};
+pub use timer::{Keepalive, Timeout, Timeouts};
 pub use upgrade::{ClientUpgrade, ServerUpgrade};
 
 /// The README's examples, compiled and run as doctests so they stay true.

@@ -103,6 +103,25 @@ impl PartialEq<&str> for Utf8Bytes {
 }
 
 /// A complete data message.
+///
+/// Converts from the usual payload types: text from `&str`, `String` and
+/// [`Utf8Bytes`]; binary from `Vec<u8>`, `&[u8]` and [`Bytes`] (the
+/// crate re-exports [`bytes`](crate::bytes), so its version always
+/// matches). Every `send` takes `impl Into<Message>`.
+///
+/// ```
+/// use rfc6455::bytes::Bytes;
+/// use rfc6455::Message;
+///
+/// let text = Message::from("hello");
+/// assert_eq!(text.as_text(), Some("hello"));
+/// assert_eq!(text.into_text().as_deref(), Some("hello"));
+///
+/// let binary: Message = vec![1u8, 2, 3].into();
+/// assert!(!binary.is_text());
+/// assert_eq!(binary.clone().into_text(), None);
+/// assert_eq!(binary.into_data(), Bytes::from_static(&[1, 2, 3]));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     /// A text message (opcode 0x1), validated UTF-8.
@@ -159,6 +178,58 @@ impl Message {
             Message::Text(t) => Some(t.as_str()),
             Message::Binary(_) => None,
         }
+    }
+
+    /// The text, if this is a text message, without copying it.
+    pub fn into_text(self) -> Option<Utf8Bytes> {
+        match self {
+            Message::Text(t) => Some(t),
+            Message::Binary(_) => None,
+        }
+    }
+
+    /// The payload bytes, whatever the kind, without copying them.
+    pub fn into_data(self) -> Bytes {
+        match self {
+            Message::Text(t) => t.into_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message::text(s)
+    }
+}
+
+impl From<alloc::string::String> for Message {
+    fn from(s: alloc::string::String) -> Self {
+        Message::text(s)
+    }
+}
+
+impl From<Utf8Bytes> for Message {
+    fn from(s: Utf8Bytes) -> Self {
+        Message::Text(s)
+    }
+}
+
+impl From<alloc::vec::Vec<u8>> for Message {
+    fn from(b: alloc::vec::Vec<u8>) -> Self {
+        Message::Binary(b.into())
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(b: &[u8]) -> Self {
+        Message::Binary(Bytes::copy_from_slice(b))
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Self {
+        Message::Binary(b)
     }
 }
 

@@ -81,12 +81,27 @@ impl Timeouts {
 /// Which deadline passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timeout {
+    /// The TCP connection was not established within
+    /// [`ClientOptions::connect_timeout`](crate::ClientOptions::connect_timeout)
+    /// (adapters that connect without blocking report it this way).
+    Connect,
     /// The opening handshake took too long.
     Handshake,
     /// The peer stayed silent after a keepalive ping.
     Pong,
     /// The close handshake or the final flush took too long.
     Close,
+}
+
+impl core::fmt::Display for Timeout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Timeout::Connect => "the TCP connection took too long",
+            Timeout::Handshake => "the opening handshake took too long",
+            Timeout::Pong => "no answer to a keepalive ping",
+            Timeout::Close => "the close handshake took too long",
+        })
+    }
 }
 
 /// What the caller must do now that a deadline passed.

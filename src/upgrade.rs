@@ -14,6 +14,7 @@ use crate::handshake::{
     ServerResponse, Status, WsUrl,
 };
 use crate::rng::{FastRng, RandomSource};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// A client's side of the opening handshake.
@@ -162,5 +163,37 @@ impl ServerUpgrade {
         }
         conn.receive(self.leftover());
         (request.accept(&options), conn)
+    }
+}
+
+/// What a finished opening handshake leaves for the socket to answer
+/// `protocol()`, `response()` and `request()` with, in every adapter.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Opened {
+    /// The agreed subprotocol.
+    pub(crate) protocol: Option<String>,
+    /// Client side: the server's `101` response.
+    pub(crate) response: Option<ServerResponse>,
+    /// Server side: the client's upgrade request.
+    pub(crate) request: Option<Request>,
+}
+
+impl Opened {
+    /// A client's record of the server's response.
+    pub(crate) fn client(response: ServerResponse) -> Self {
+        Opened {
+            protocol: response.protocol.clone(),
+            response: Some(response),
+            request: None,
+        }
+    }
+
+    /// A server's record of the request it accepted with `protocol`.
+    pub(crate) fn server(request: Request, protocol: Option<String>) -> Self {
+        Opened {
+            protocol,
+            response: None,
+            request: Some(request),
+        }
     }
 }

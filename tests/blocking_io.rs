@@ -22,11 +22,7 @@ fn expect_timeouts(ws: &mut WebSocket<MaybeTlsStream>, reads: usize, timed_out: 
         .unwrap();
     for _ in 0..reads {
         match ws.read() {
-            Err(Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if e.is_timeout() => {}
             other => panic!("expected a timeout, got {other:?}"),
         }
     }

@@ -477,6 +477,7 @@ fn shutdown_flushes_queued_message_and_close_frame() {
                 Err(Error::Closed {
                     frame: Some(frame),
                     clean: true,
+                    by: rfc6455::ClosedBy::Peer,
                 }) => assert_eq!(frame.code, CloseCode::GOING_AWAY),
                 other => panic!("not a clean 1001 close: {other:?}"),
             }

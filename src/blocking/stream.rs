@@ -1,7 +1,7 @@
 //! The stream [`connect`](super::connect) returns: plain TCP for `ws://`,
 //! TLS over TCP for `wss://`.
 
-use super::Transport;
+use super::BlockingTransport;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -46,7 +46,7 @@ impl MaybeTlsStream {
         self.tcp().read_timeout()
     }
 
-    fn transport(&mut self) -> &mut dyn Transport {
+    fn transport(&mut self) -> &mut dyn BlockingTransport {
         match self {
             MaybeTlsStream::Plain(tcp) => tcp,
             #[cfg(feature = "rustls")]
@@ -75,7 +75,7 @@ impl Write for MaybeTlsStream {
     }
 }
 
-impl Transport for MaybeTlsStream {
+impl BlockingTransport for MaybeTlsStream {
     fn shutdown(&mut self) -> io::Result<()> {
         self.transport().shutdown()
     }
@@ -86,5 +86,9 @@ impl Transport for MaybeTlsStream {
 
     fn read_timeout(&self) -> io::Result<Option<Duration>> {
         MaybeTlsStream::read_timeout(self)
+    }
+
+    fn set_nodelay(&mut self, nodelay: bool) -> io::Result<()> {
+        self.tcp().set_nodelay(nodelay)
     }
 }

@@ -25,7 +25,7 @@ mod write;
 use crate::config::Config;
 use crate::message::{Message, MessageKind};
 use crate::rng::{FastRng, RandomSource};
-use crate::{CloseFrame, ProtocolError};
+use crate::{CloseFrame, ClosedBy, ProtocolError};
 use alloc::boxed::Box;
 use bytes::{Bytes, BytesMut};
 
@@ -39,8 +39,26 @@ pub enum Role {
 }
 
 /// Where the connection is in its life.
+///
+/// The same type answers `state()` on every socket: a sans-IO
+/// [`Connection`] starts [`Open`](State::Open) (it exists once the
+/// handshake is done), while an adapter's socket reports
+/// [`Connecting`](State::Connecting) until its opening handshake completes.
+///
+/// ```
+/// use rfc6455::{CloseCode, Config, Connection, Role, State};
+///
+/// let mut conn = Connection::new(Role::Client, Config::default());
+/// assert!(conn.state().is_open());
+/// conn.close(CloseCode::NORMAL, "done")?;
+/// assert_eq!(conn.state(), State::Closing);
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
+    /// The opening handshake is under way (adapters only: a [`Connection`]
+    /// is created after it).
+    Connecting,
     /// Messages flow both ways.
     Open,
     /// We sent a close frame and wait for the peer's (RFC 6455 §7.1.2).
@@ -54,6 +72,10 @@ pub enum State {
 }
 
 impl State {
+    /// The opening handshake is not done yet.
+    pub fn is_connecting(self) -> bool {
+        self == State::Connecting
+    }
     /// Messages may still be sent and received.
     pub fn is_open(self) -> bool {
         self == State::Open
@@ -132,6 +154,8 @@ pub struct Connection {
     rng: Box<dyn RandomSource + Send>,
     /// The peer's close frame, once received.
     peer_close: Option<Option<CloseFrame>>,
+    /// Who ended the connection, once it is closed.
+    closed_by: Option<ClosedBy>,
     /// Input is no longer processed (close received, failure, or EOF).
     input_done: bool,
     read: read::ReadState,
@@ -167,6 +191,7 @@ impl Connection {
             state: State::Open,
             rng,
             peer_close: None,
+            closed_by: None,
             input_done: false,
             read: read::ReadState::new(),
             write: write::WriteState::new(),
@@ -203,9 +228,34 @@ impl Connection {
         &self.config
     }
 
-    /// The peer's close frame, once received (`Some(None)`: it had no code).
-    pub fn peer_close_frame(&self) -> Option<&Option<CloseFrame>> {
-        self.peer_close.as_ref()
+    /// The peer's close frame, once received with a status code. `None`
+    /// before it arrives, and for a close frame without a code (reported
+    /// as 1005); [`closed_by`](Self::closed_by) tells those apart.
+    pub fn peer_close_frame(&self) -> Option<&CloseFrame> {
+        self.peer_close.as_ref().and_then(Option::as_ref)
+    }
+
+    /// Who ended the connection: `None` while it is open; [`ClosedBy::Us`]
+    /// from our [`close`](Self::close) on (and after we failed it for a
+    /// protocol error), [`ClosedBy::Peer`] when the peer's close frame came
+    /// first, [`ClosedBy::Transport`] when the transport ended before the
+    /// close handshake did.
+    pub fn closed_by(&self) -> Option<ClosedBy> {
+        match self.state {
+            State::Connecting | State::Open => None,
+            State::Closing => Some(ClosedBy::Us),
+            State::Closed { .. } => self.closed_by,
+        }
+    }
+
+    /// The [`Error::Closed`](crate::Error::Closed) that describes how this
+    /// connection ended, for adapters to return once it is over.
+    pub fn closed_error(&self) -> crate::Error {
+        crate::Error::Closed {
+            frame: self.peer_close_frame().cloned(),
+            clean: matches!(self.state, State::Closed { clean: true }),
+            by: self.closed_by().unwrap_or(ClosedBy::Transport),
+        }
     }
 
     /// Whether permessage-deflate is active.
@@ -257,6 +307,7 @@ impl Connection {
     pub fn receive_eof(&mut self) {
         self.input_done = true;
         if !self.state.is_closed() {
+            self.closed_by = Some(ClosedBy::Transport);
             self.state = State::Closed { clean: false };
         }
     }
@@ -351,6 +402,9 @@ impl Connection {
     /// (RFC 6455 §7.1.7 "Fail the WebSocket Connection").
     fn fail(&mut self, error: &ProtocolError) {
         self.input_done = true;
+        if !self.state.is_closed() {
+            self.closed_by = Some(ClosedBy::Us);
+        }
         if self.state.is_open() {
             let frame = CloseFrame::new(error.close_code(), error.reason());
             self.write.queue_close(&frame, &mut *self.rng, self.role);

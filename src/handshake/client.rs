@@ -11,6 +11,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use base64::Engine as _;
+use core::time::Duration;
 
 /// The most header fields accepted in a server's response. Generous, since
 /// proxies and CDNs add many; the size limit bounds the work anyway.
@@ -29,6 +30,11 @@ pub struct ClientOptions {
     pub headers: Vec<(String, String)>,
     /// The largest response header accepted, in bytes (default 16 KiB).
     pub max_response_size: usize,
+    /// How long opening the TCP connection may take, per address the host
+    /// resolves to (`None`, the default: the operating system's limit,
+    /// often minutes). Expiry is an error whose
+    /// [`is_timeout`](crate::Error::is_timeout) is true.
+    pub connect_timeout: Option<Duration>,
 }
 
 impl Default for ClientOptions {
@@ -38,6 +44,7 @@ impl Default for ClientOptions {
             extensions: Vec::new(),
             headers: Vec::new(),
             max_response_size: 16 * 1024,
+            connect_timeout: None,
         }
     }
 }
@@ -51,15 +58,56 @@ pub struct ClientHandshake {
     options: ClientOptions,
 }
 
-/// What the server agreed to in its `101` response.
+/// The server's `101 Switching Protocols` response: what it agreed to,
+/// and every header it sent (cookies, server-chosen session ids, ...).
+///
+/// Every client socket keeps it: `blocking::WebSocket::response`,
+/// `mio::WebSocket::response`.
+///
+/// ```
+/// use rfc6455::{AcceptOptions, ClientOptions, ClientUpgrade, Config, ServerUpgrade, WsUrl};
+///
+/// let url = WsUrl::parse("ws://example.com/chat")?;
+/// let options = ClientOptions {
+///     protocols: vec!["chat.v2".into()],
+///     ..ClientOptions::default()
+/// };
+/// let mut client = ClientUpgrade::new(&url, options, Config::default());
+///
+/// // The server's side, in memory: accept with the subprotocol and a cookie.
+/// let mut server = ServerUpgrade::new(Config::default());
+/// let request = server.receive(client.request())?.expect("a whole request");
+/// let accept = AcceptOptions {
+///     protocol: Some("chat.v2".into()),
+///     headers: vec![("Set-Cookie".into(), "session=42".into())],
+///     ..AcceptOptions::default()
+/// };
+/// let (reply, _server_conn) = server.accept(&request, accept);
+///
+/// let (_conn, response) = client.receive(&reply)?.expect("a whole response");
+/// assert_eq!(response.status, 101);
+/// assert_eq!(response.protocol.as_deref(), Some("chat.v2"));
+/// assert_eq!(response.header("set-cookie"), Some("session=42"));
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerResponse {
+    /// The HTTP status: always 101 for a completed handshake (any other
+    /// status is [`HandshakeError::Rejected`]).
+    pub status: u16,
     /// The subprotocol the server chose, one of those offered.
     pub protocol: Option<String>,
     /// The extensions the server accepted, with its parameters.
     pub extensions: Vec<ExtensionOffer>,
     /// All response headers in order.
     pub headers: Vec<(String, String)>,
+}
+
+impl ServerResponse {
+    /// The value of the first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        super::find_header(&self.headers, name)
+    }
 }
 
 impl ClientHandshake {
@@ -162,6 +210,7 @@ impl ClientHandshake {
         let protocol = self.check_protocol(&headers)?;
         let extensions = self.check_extensions(&headers)?;
         let response = ServerResponse {
+            status,
             protocol,
             extensions,
             headers,

@@ -165,7 +165,7 @@ pub fn connect_with(
 /// The parts of an [`Error::Closed`], failing the test on anything else.
 pub fn expect_closed<T: std::fmt::Debug>(result: Result<T, Error>) -> (Option<CloseFrame>, bool) {
     match result {
-        Err(Error::Closed { frame, clean }) => (frame, clean),
+        Err(Error::Closed { frame, clean, .. }) => (frame, clean),
         other => panic!("expected Error::Closed, got {other:?}"),
     }
 }
