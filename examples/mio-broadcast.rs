@@ -14,7 +14,7 @@
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use rfc6455::mio::{Event, Options, SendError, Timers, WebSocket};
+use rfc6455::mio::{Options, SendError, SocketEvent, Timers, WebSocket};
 use rfc6455::CloseCode;
 use std::time::Instant;
 
@@ -75,7 +75,7 @@ fn main() -> std::io::Result<()> {
             let mut inbox = Vec::new();
             if let Some(client) = clients[slot].as_mut() {
                 while let Ok(Some(event)) = client.ws.poll_event() {
-                    if let Event::Message(message) = event {
+                    if let SocketEvent::Message(message) = event {
                         inbox.push(message);
                     }
                 }

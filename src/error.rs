@@ -125,7 +125,7 @@ impl std::error::Error for ProtocolError {}
 /// # Ok::<(), rfc6455::Error>(())
 /// ```
 ///
-/// [`source`]: std::error::Error::source
+/// [`source`]: core::error::Error::source
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {

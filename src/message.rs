@@ -106,7 +106,7 @@ impl PartialEq<&str> for Utf8Bytes {
 ///
 /// Converts from the usual payload types: text from `&str`, `String` and
 /// [`Utf8Bytes`]; binary from `Vec<u8>`, `&[u8]` and [`Bytes`] (the
-/// crate re-exports [`bytes`](crate::bytes), so its version always
+/// crate re-exports [`bytes`], so its version always
 /// matches). Every `send` takes `impl Into<Message>`.
 ///
 /// ```

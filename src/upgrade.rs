@@ -14,7 +14,6 @@ use crate::handshake::{
     ServerResponse, Status, WsUrl,
 };
 use crate::rng::{FastRng, RandomSource};
-use alloc::string::String;
 use alloc::vec::Vec;
 
 /// A client's side of the opening handshake.
@@ -168,16 +167,18 @@ impl ServerUpgrade {
 
 /// What a finished opening handshake leaves for the socket to answer
 /// `protocol()`, `response()` and `request()` with, in every adapter.
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Opened {
     /// The agreed subprotocol.
-    pub(crate) protocol: Option<String>,
+    pub(crate) protocol: Option<alloc::string::String>,
     /// Client side: the server's `101` response.
     pub(crate) response: Option<ServerResponse>,
     /// Server side: the client's upgrade request.
     pub(crate) request: Option<Request>,
 }
 
+#[cfg(feature = "std")]
 impl Opened {
     /// A client's record of the server's response.
     pub(crate) fn client(response: ServerResponse) -> Self {

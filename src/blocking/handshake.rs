@@ -4,8 +4,8 @@ use super::{BlockingTransport, MaybeTlsStream, WebSocket};
 use crate::config::Config;
 use crate::error::Error;
 use crate::handshake::{
-    reject_response, AcceptOptions, ClientOptions, HandshakeError, RejectedResponse, Request,
-    ServerOptions, WsUrl,
+    reason_phrase, reject_response, AcceptOptions, ClientOptions, HandshakeError, RejectedResponse,
+    Request, ServerOptions, WsUrl,
 };
 use crate::timer::Timeout;
 use crate::upgrade::{ClientUpgrade, Opened, ServerUpgrade};
@@ -184,7 +184,7 @@ impl Rejection {
     pub(crate) fn into_error(self) -> HandshakeError {
         HandshakeError::Rejected(Box::new(RejectedResponse {
             status: self.status,
-            reason: String::new(),
+            reason: reason_phrase(self.status).into(),
             headers: self.headers,
             body: self.body,
         }))

@@ -104,8 +104,14 @@ impl RejectedResponse {
 }
 
 impl fmt::Display for RejectedResponse {
+    /// The status line's code and reason phrase: `403 Forbidden`, or just
+    /// `403` when the phrase is empty (HTTP allows that).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status, self.reason)
+        if self.reason.is_empty() {
+            write!(f, "{}", self.status)
+        } else {
+            write!(f, "{} {}", self.status, self.reason)
+        }
     }
 }
 

@@ -28,6 +28,8 @@ mod roundtrip_tests;
 pub use client::{ClientHandshake, ClientOptions, ServerResponse};
 pub use error::{HandshakeError, PlainRequest, RejectedResponse};
 pub use extensions::{format_extension_header, parse_extension_header};
+#[cfg(feature = "std")]
+pub(crate) use server::reason_phrase;
 pub use server::{reject_response, AcceptOptions, Request, ServerOptions};
 pub use url::{UrlError, WsUrl};
 

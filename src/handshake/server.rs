@@ -219,7 +219,7 @@ pub fn reject_response(status: u16, headers: &[(String, String)], body: &[u8]) -
 }
 
 /// The reason phrase for the statuses a WebSocket server is likely to send.
-fn reason_phrase(status: u16) -> &'static str {
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
         301 => "Moved Permanently",

@@ -1,6 +1,6 @@
 //! The deadlines of many sockets, for one event loop.
 
-use super::{Transport, WebSocket};
+use super::{MioTransport, WebSocket};
 use ::mio::Token;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -29,7 +29,7 @@ impl Timers {
 
     /// Note `ws`'s next deadline under `token`. Call after every batch of
     /// calls on a socket (and after [`WebSocket::handle_timeout`]).
-    pub fn schedule<S: Transport>(&mut self, token: Token, ws: &mut WebSocket<S>) {
+    pub fn schedule<S: MioTransport>(&mut self, token: Token, ws: &mut WebSocket<S>) {
         let Some(deadline) = ws.poll_timeout() else {
             return;
         };
