@@ -11,6 +11,21 @@ use crate::timer::Timeout;
 use core::fmt;
 
 /// A violation of RFC 6455 / RFC 7692 by the peer.
+///
+/// ```
+/// use rfc6455::{CloseCode, Config, Connection, Error, ProtocolError, Role};
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// server.receive(b"\x81\x05Hello"); // a client frame without a mask
+/// match server.poll_event() {
+///     Err(Error::Protocol(e)) => {
+///         assert_eq!(e, ProtocolError::UnmaskedFrame);
+///         assert_eq!(e.close_code(), CloseCode::PROTOCOL_ERROR);
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// assert!(server.has_pending_output()); // the 1002 close frame, queued
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -52,6 +67,12 @@ pub enum ProtocolError {
 
 impl ProtocolError {
     /// The close code this error is answered with.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, ProtocolError};
+    /// assert_eq!(ProtocolError::InvalidUtf8.close_code(), CloseCode::INVALID_PAYLOAD);
+    /// assert_eq!(ProtocolError::MessageTooLarge.close_code(), CloseCode::MESSAGE_TOO_BIG);
+    /// ```
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
@@ -63,6 +84,10 @@ impl ProtocolError {
     }
 
     /// A short reason, sent in the close frame.
+    ///
+    /// ```
+    /// assert_eq!(rfc6455::ProtocolError::ReservedBits.reason(), "reserved bits set");
+    /// ```
     pub fn reason(&self) -> &'static str {
         match self {
             ProtocolError::ReservedBits => "reserved bits set",
@@ -167,6 +192,13 @@ pub enum Error {
 
 impl Error {
     /// The close code a protocol error was answered with, if this is one.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Error, ProtocolError};
+    /// let error = Error::from(ProtocolError::FrameTooLarge);
+    /// assert_eq!(error.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+    /// assert_eq!(Error::SendAfterClose.close_code(), None);
+    /// ```
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             Error::Protocol(e) => Some(e.close_code()),
@@ -175,6 +207,13 @@ impl Error {
     }
 
     /// Whether this error means the connection is over (no point retrying).
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection, Role};
+    /// let mut conn = Connection::new(Role::Client, Config::default());
+    /// conn.receive_eof();
+    /// assert!(conn.closed_error().is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, Error::Closed { .. })
     }
