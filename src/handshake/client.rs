@@ -18,6 +18,33 @@ use core::time::Duration;
 const MAX_RESPONSE_HEADERS: usize = 128;
 
 /// What the client asks for beyond the bare upgrade.
+///
+/// ```
+/// use rfc6455::{blocking, ClientOptions, Config};
+/// use std::time::Duration;
+///
+/// let options = ClientOptions {
+///     protocols: vec!["graphql-transport-ws".into()],
+///     headers: vec![
+///         ("Origin".into(), "https://app.example".into()),
+///         ("Authorization".into(), "Bearer 3x4mpl3".into()),
+///     ],
+///     connect_timeout: Some(Duration::from_secs(3)),
+///     ..ClientOptions::default()
+/// };
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/graphql", listener.local_addr()?);
+/// # let server = std::thread::spawn(move || {
+/// #     blocking::accept_with(listener.accept().unwrap().0, Config::default(), |request| {
+/// #         assert_eq!(request.header("origin"), Some("https://app.example"));
+/// #         Ok(rfc6455::AcceptOptions { protocol: request.protocols.first().cloned(), ..Default::default() })
+/// #     }).map(|_| ())
+/// # });
+/// let ws = blocking::connect_with(&url, options, Config::default())?;
+/// assert_eq!(ws.protocol(), Some("graphql-transport-ws"));
+/// # server.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOptions {
     /// Subprotocols to offer, most preferred first (`Sec-WebSocket-Protocol`).
@@ -51,6 +78,25 @@ impl Default for ClientOptions {
 
 /// A client's handshake in progress: the request to send, and what the
 /// response must match.
+///
+/// ```
+/// use rfc6455::handshake::{accept_key, ClientHandshake, Status};
+/// use rfc6455::{ClientOptions, FastRng, WsUrl};
+///
+/// let url = WsUrl::parse("ws://example.com/")?;
+/// let handshake = ClientHandshake::new(&url, ClientOptions::default(), &mut FastRng::new());
+/// assert!(handshake.request().starts_with(b"GET / HTTP/1.1\r\nHost: example.com\r\n"));
+/// let reply = format!(
+///     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+///      Sec-WebSocket-Accept: {}\r\n\r\n",
+///     accept_key(handshake.key().as_bytes())
+/// );
+/// let Status::Complete((response, consumed)) = handshake.parse_response(reply.as_bytes())? else {
+///     unreachable!("the response is whole")
+/// };
+/// assert_eq!((response.status, consumed), (101, reply.len()));
+/// # Ok::<(), rfc6455::HandshakeError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientHandshake {
     request: Vec<u8>,
