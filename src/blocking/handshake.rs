@@ -127,6 +127,21 @@ pub(super) fn tcp_connect(url: &WsUrl, options: &ClientOptions) -> Result<TcpStr
 }
 
 /// Run the client handshake over a stream the caller opened (TCP, TLS, ...).
+///
+/// ```
+/// use rfc6455::{blocking, ClientOptions, Config};
+/// use std::net::TcpStream;
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let addr = listener.local_addr()?;
+/// # std::thread::spawn(move || { let _ = blocking::accept(listener.accept().unwrap().0); });
+///
+/// // A socket set up by hand (a proxy tunnel, socket options, ...).
+/// let tcp = TcpStream::connect(addr)?;
+/// tcp.set_nodelay(true)?;
+/// let ws = blocking::client(tcp, "ws://example.com/feed", ClientOptions::default(), Config::default())?;
+/// assert_eq!(ws.response().map(|r| r.status), Some(101));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn client<S: BlockingTransport>(
     mut stream: S,
     url: &str,
@@ -155,6 +170,14 @@ pub fn client<S: BlockingTransport>(
 }
 
 /// The application's refusal of an upgrade request.
+///
+/// ```
+/// use rfc6455::blocking::Rejection;
+///
+/// let mut rejection = Rejection::new(429, "slow down");
+/// rejection.headers.push(("Retry-After".into(), "30".into()));
+/// assert_eq!(rejection.status, 429);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     /// The HTTP status, e.g. 403.
@@ -167,6 +190,12 @@ pub struct Rejection {
 
 impl Rejection {
     /// A refusal with a status and a plain-text body.
+    ///
+    /// ```
+    /// let rejection = rfc6455::blocking::Rejection::new(403, "members only");
+    /// assert_eq!(rejection.body, b"members only");
+    /// assert_eq!(rejection.headers[0].0, "Content-Type");
+    /// ```
     pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
         Rejection {
             status,
@@ -192,6 +221,25 @@ impl Rejection {
 }
 
 /// Accept a WebSocket upgrade on `stream` with default settings.
+///
+/// ```
+/// use rfc6455::blocking;
+/// use std::net::TcpListener;
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # std::thread::spawn(move || { let mut ws = blocking::connect(&url).unwrap(); ws.send("hi").unwrap(); });
+/// // One thread per connection (a thread pool in a real server).
+/// let (tcp, _) = listener.accept()?;
+/// let handler = std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+///     let mut ws = blocking::accept(tcp)?;
+///     let message = ws.read()?;
+///     assert_eq!(message.as_text(), Some("hi"));
+///     Ok(())
+/// });
+/// handler.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn accept<S: BlockingTransport>(stream: S) -> Result<WebSocket<S>, Error> {
     accept_with(stream, Config::default(), |_| Ok(AcceptOptions::default()))
 }
@@ -200,6 +248,36 @@ pub fn accept<S: BlockingTransport>(stream: S) -> Result<WebSocket<S>, Error> {
 /// offered subprotocols) and pick a subprotocol or refuse. Invalid requests
 /// are answered with the matching HTTP error (400, 405, 426, 431) and a
 /// refusal with its status; both return [`Error::Handshake`].
+///
+/// ```
+/// use rfc6455::blocking::{self, Rejection};
+/// use rfc6455::{AcceptOptions, Config};
+/// use std::net::TcpListener;
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// # let addr = listener.local_addr()?;
+/// # std::thread::spawn(move || {
+/// #     let _ = blocking::connect(&format!("ws://{addr}/admin"));
+/// #     let options = rfc6455::ClientOptions { protocols: vec!["chat".into()], ..Default::default() };
+/// #     let _ = blocking::connect_with(&format!("ws://{addr}/chat"), options, Config::default());
+/// # });
+/// let decide = |request: &rfc6455::Request| {
+///     if request.path() != "/chat" {
+///         return Err(Rejection::new(404, "no such room"));
+///     }
+///     Ok(AcceptOptions {
+///         protocol: request.protocols.iter().find(|p| *p == "chat").cloned(),
+///         ..AcceptOptions::default()
+///     })
+/// };
+/// // The first client asks for /admin: refused with a 404.
+/// let refused = blocking::accept_with(listener.accept()?.0, Config::default(), decide);
+/// assert!(refused.is_err());
+/// // The second asks for /chat with the "chat" subprotocol.
+/// let ws = blocking::accept_with(listener.accept()?.0, Config::default(), decide)?;
+/// assert_eq!((ws.protocol(), ws.request().map(|r| r.path())), (Some("chat"), Some("/chat")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn accept_with<S, F>(mut stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
 where
     S: BlockingTransport,

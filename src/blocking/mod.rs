@@ -109,6 +109,22 @@ impl<S: BlockingTransport> WebSocket<S> {
     /// Wrap a stream whose handshake is already done, with a connection
     /// built for it (see [`ClientUpgrade`](crate::ClientUpgrade) and
     /// [`ServerUpgrade`](crate::ServerUpgrade)).
+    ///
+    /// ```
+    /// use rfc6455::blocking::WebSocket;
+    /// use rfc6455::{Config, Connection, Role};
+    /// use std::net::{TcpListener, TcpStream};
+    ///
+    /// // Both ends of a TCP connection, handshake done elsewhere (or not needed).
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let a = TcpStream::connect(listener.local_addr()?)?;
+    /// let (b, _) = listener.accept()?;
+    /// let mut client = WebSocket::from_parts(a, Connection::new(Role::Client, Config::default()), None);
+    /// let mut server = WebSocket::from_parts(b, Connection::new(Role::Server, Config::default()), None);
+    /// client.send("pre-arranged")?;
+    /// assert_eq!(server.read()?.as_text(), Some("pre-arranged"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_parts(stream: S, conn: Connection, protocol: Option<String>) -> Self {
         Self::opened(
             stream,
@@ -156,6 +172,23 @@ impl<S: BlockingTransport> WebSocket<S> {
 
     /// The underlying stream, mutably (e.g. to set timeouts). Reading from
     /// or writing to it directly corrupts the WebSocket stream.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     loop { let message = ws.read()?; ws.send(message)?; }
+    /// # });
+    /// # let mut ws = rfc6455::blocking::connect(&url)?;
+    /// use std::time::Duration;
+    /// ws.get_mut().set_read_timeout(Some(Duration::from_millis(50)))?;
+    /// let error = ws.read().unwrap_err(); // nothing comes: a timeout, nothing lost
+    /// assert!(error.is_timeout());
+    /// ws.send("still here")?;
+    /// assert_eq!(ws.read()?.as_text(), Some("still here"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.stream
     }
@@ -180,6 +213,21 @@ impl<S: BlockingTransport> WebSocket<S> {
     /// The next message. Pings are answered and the peer's close is
     /// replied to along the way. Once the connection is over this returns
     /// [`Error::Closed`], every time.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     loop { let message = ws.read()?; ws.send(message)?; }
+    /// # });
+    /// # let mut ws = rfc6455::blocking::connect(&url)?;
+    /// use rfc6455::Message;
+    /// ws.send("question")?;
+    /// let reply: Message = ws.read()?;
+    /// assert_eq!(reply.as_text(), Some("question"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read(&mut self) -> Result<Message, Error> {
         loop {
             match self.read_event()? {
@@ -196,6 +244,21 @@ impl<S: BlockingTransport> WebSocket<S> {
 
     /// The next event of any kind (pings, pongs, the peer's close and, in
     /// streaming mode, fragments included).
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     loop { let message = ws.read()?; ws.send(message)?; }
+    /// # });
+    /// # let mut ws = rfc6455::blocking::connect(&url)?;
+    /// use rfc6455::Event;
+    /// ws.send_ping(b"rtt")?;
+    /// // Pongs are events: read() would skip them.
+    /// assert_eq!(ws.read_event()?, Event::Pong("rtt".into()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read_event(&mut self) -> Result<Event, Error> {
         loop {
             match self.conn.poll_event() {
@@ -319,6 +382,25 @@ impl<S: BlockingTransport> WebSocket<S> {
     }
 
     /// Queue a message without flushing, to batch several into one write.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     loop { let message = ws.read()?; ws.send(message)?; }
+    /// # });
+    /// # let mut ws = rfc6455::blocking::connect(&url)?;
+    /// // Three messages, one write to the socket.
+    /// for i in 0..3 {
+    ///     ws.write(format!("batched {i}"))?;
+    /// }
+    /// ws.flush()?;
+    /// for i in 0..3 {
+    ///     assert_eq!(ws.read()?.as_text(), Some(format!("batched {i}").as_str()));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn write(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         match self.conn.send(message.into()) {
             Err(Error::SendAfterClose) if self.conn.state().is_closed() => Err(self.closed_error()),
@@ -327,6 +409,18 @@ impl<S: BlockingTransport> WebSocket<S> {
     }
 
     /// Send a ping (at most 125 bytes) and flush it.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     loop { let message = ws.read()?; ws.send(message)?; }
+    /// # });
+    /// # let mut ws = rfc6455::blocking::connect(&url)?;
+    /// ws.send_ping(b"")?; // the pong comes back as an event (read_event)
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.conn.send_ping(payload)?;
         self.flush()
@@ -336,6 +430,18 @@ impl<S: BlockingTransport> WebSocket<S> {
     /// no answer, RFC 6455 §5.5.3) and flush it. Pings are answered
     /// automatically while [`Config::auto_pong`](crate::Config::auto_pong)
     /// is on.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     loop { let message = ws.read()?; ws.send(message)?; }
+    /// # });
+    /// # let mut ws = rfc6455::blocking::connect(&url)?;
+    /// ws.send_pong(b"heartbeat")?; // needs no answer
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.conn.send_pong(payload)?;
         self.flush()
@@ -380,6 +486,29 @@ impl<S: BlockingTransport> WebSocket<S> {
     /// Start the close handshake. Keep calling [`read`](Self::read) until it
     /// returns [`Error::Closed`] to receive the peer's reply (messages that
     /// were already in flight arrive first).
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     loop { let message = ws.read()?; ws.send(message)?; }
+    /// # });
+    /// # let mut ws = rfc6455::blocking::connect(&url)?;
+    /// use rfc6455::{ClosedBy, CloseCode, Error};
+    /// ws.close(CloseCode::NORMAL, "done")?;
+    /// loop {
+    ///     match ws.read() {
+    ///         Ok(_late_message) => continue,
+    ///         Err(Error::Closed { by, clean, .. }) => {
+    ///             assert_eq!((by, clean), (ClosedBy::Us, true));
+    ///             break;
+    ///         }
+    ///         Err(e) => return Err(e.into()),
+    ///     }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.conn.close(code, reason)?;
         self.flush()
@@ -387,6 +516,21 @@ impl<S: BlockingTransport> WebSocket<S> {
 
     /// Close and wait for the peer's close frame, discarding messages that
     /// arrive meanwhile. Returns the peer's close frame, if it sent a code.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     loop { let message = ws.read()?; ws.send(message)?; }
+    /// # });
+    /// # let mut ws = rfc6455::blocking::connect(&url)?;
+    /// use rfc6455::CloseCode;
+    /// let reply = ws.close_and_wait(CloseCode::GOING_AWAY, "shutting down")?;
+    /// assert_eq!(reply.map(|frame| frame.code), Some(CloseCode::GOING_AWAY)); // echoed
+    /// assert!(ws.state().is_closed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close_and_wait(
         &mut self,
         code: CloseCode,

@@ -39,6 +39,19 @@ use std::time::Duration;
 
 /// The read half of a split [`WebSocket`]: receives messages, and answers
 /// pings and the peer's close on the way.
+///
+/// ```
+/// use rfc6455::blocking;
+/// use std::time::Duration;
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # std::thread::spawn(move || { let _ws = blocking::accept(listener.accept().unwrap().0); std::thread::sleep(Duration::from_secs(1)); });
+/// let (reader, _writer) = blocking::connect(&url)?.split()?;
+/// reader.set_read_timeout(Some(Duration::from_millis(20)))?;
+/// let mut reader = reader;
+/// assert!(reader.read().unwrap_err().is_timeout()); // and the reader carries on
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct ReadHalf {
     shared: Arc<Shared>,
@@ -50,6 +63,25 @@ pub struct ReadHalf {
 
 /// The write half of a split [`WebSocket`]: sends messages, pings and the
 /// close frame.
+///
+/// ```
+/// use rfc6455::{blocking, Message};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+/// #     let mut ws = blocking::accept(listener.accept()?.0)?;
+/// #     loop { let m = ws.read()?; ws.send(m)?; }
+/// # });
+/// let (mut reader, mut writer) = blocking::connect(&url)?.split()?;
+/// let producer = std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+///     writer.send("from another thread")?;
+///     writer.send(Message::binary(vec![1, 2, 3]))
+/// });
+/// assert_eq!(reader.read()?.as_text(), Some("from another thread"));
+/// assert_eq!(reader.read()?.as_bytes(), &[1, 2, 3]);
+/// producer.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct WriteHalf {
     shared: Arc<Shared>,

@@ -11,6 +11,18 @@ use std::time::Duration;
 /// One type for both schemes, so that code calling
 /// [`connect`](super::connect) compiles the same whether or not some crate
 /// in the build turns on the `rustls` feature.
+///
+/// ```
+/// use rfc6455::blocking::{self, MaybeTlsStream};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # std::thread::spawn(move || { let _ = blocking::accept(listener.accept().unwrap().0); });
+/// let ws = blocking::connect(&url)?;
+/// let stream: &MaybeTlsStream = ws.get_ref();
+/// assert!(!stream.is_tls()); // ws://
+/// println!("connected from {}", stream.tcp().local_addr()?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MaybeTlsStream {

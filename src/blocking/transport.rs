@@ -11,6 +11,40 @@ use std::time::Duration;
 /// server closes TCP first) and to bound the client's wait for that close.
 /// Both have no-op defaults, so any stream works with a one-line
 /// `impl BlockingTransport for MyStream {}`; dropping the stream then closes it.
+///
+/// ```
+/// use rfc6455::blocking::{BlockingTransport, WebSocket};
+/// use rfc6455::{Config, Connection, Role};
+/// use std::io::{self, Read, Write};
+///
+/// /// A stream that counts the bytes written through it.
+/// struct Counted<S> {
+///     inner: S,
+///     written: usize,
+/// }
+/// impl<S: Read> Read for Counted<S> {
+///     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+///         self.inner.read(buf)
+///     }
+/// }
+/// impl<S: Write> Write for Counted<S> {
+///     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+///         let n = self.inner.write(buf)?;
+///         self.written += n;
+///         Ok(n)
+///     }
+///     fn flush(&mut self) -> io::Result<()> {
+///         self.inner.flush()
+///     }
+/// }
+/// impl<S: Read + Write> BlockingTransport for Counted<S> {}
+///
+/// let counted = Counted { inner: io::Cursor::new(Vec::new()), written: 0 };
+/// let mut ws = WebSocket::from_parts(counted, Connection::new(Role::Server, Config::default()), None);
+/// ws.send("hello")?;
+/// assert_eq!(ws.get_ref().written, 7); // a 2-byte header and the payload
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 pub trait BlockingTransport: Read + Write {
     /// Close the transport (or at least our sending half).
     fn shutdown(&mut self) -> io::Result<()> {

@@ -165,6 +165,25 @@ impl fmt::Debug for Options {
 /// Something that happened on a [`WebSocket`]: the crate's
 /// [`Event`](crate::Event)s, plus [`Open`](SocketEvent::Open) when the
 /// opening handshake completes.
+///
+/// ```
+/// use rfc6455::mio::{Options, SocketEvent, WebSocket};
+/// use rfc6455::ClientOptions;
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// let mut ws = WebSocket::connect(&url, ClientOptions::default(), &Options::default())?;
+/// # let _ = &listener;
+/// // In the event loop, after ready():
+/// while let Some(event) = ws.poll_event()? {
+///     match event {
+///         SocketEvent::Open => { ws.send("hello").ok(); }
+///         SocketEvent::Message(message) => println!("{message:?}"),
+///         SocketEvent::Close(frame) => println!("peer closed: {frame:?}"),
+///         _ => {}
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SocketEvent {
@@ -196,6 +215,20 @@ impl From<crate::Event> for SocketEvent {
 
 /// Why [`WebSocket::send`] did not queue a message; the message is handed
 /// back either way, so nothing is lost.
+///
+/// ```
+/// use rfc6455::mio::{SendError, WebSocket, Options};
+/// use rfc6455::{ClientOptions, Message};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// let mut ws = WebSocket::connect(&url, ClientOptions::default(), &Options::default())?;
+/// // Not open yet: the message comes back, nothing is lost.
+/// match ws.send("too early") {
+///     Err(SendError::NotOpen(message)) => assert_eq!(message, Message::text("too early")),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SendError {
@@ -209,6 +242,14 @@ pub enum SendError {
 
 impl SendError {
     /// The message that was not sent.
+    ///
+    /// ```
+    /// use rfc6455::mio::SendError;
+    /// use rfc6455::Message;
+    /// let refused = SendError::Full(Message::text("later"));
+    /// let mut backlog = vec![refused.into_message()]; // send it after a flush
+    /// assert_eq!(backlog.pop(), Some(Message::text("later")));
+    /// ```
     pub fn into_message(self) -> Message {
         match self {
             SendError::Full(m) | SendError::NotOpen(m) => m,

@@ -52,6 +52,70 @@ enum Phase {
 
 /// A WebSocket over a non-blocking [`MioTransport`], driven by a mio event loop
 /// (see the [module docs](super) for the calling sequence).
+///
+/// ```
+/// use rfc6455::mio::mio::net::TcpListener;
+/// use rfc6455::mio::mio::{Events, Interest, Poll, Token};
+/// use rfc6455::mio::{Options, SocketEvent, Timers, WebSocket};
+/// use std::collections::HashMap;
+/// use std::time::Instant;
+///
+/// const LISTENER: Token = Token(usize::MAX);
+/// let mut poll = Poll::new()?;
+/// let mut listener = TcpListener::bind("127.0.0.1:0".parse()?)?;
+/// poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # let client = std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+/// #     let mut ws = rfc6455::blocking::connect(&url)?;
+/// #     ws.send("echo?")?;
+/// #     assert_eq!(ws.read()?.as_text(), Some("echo?"));
+/// #     ws.close_and_wait(rfc6455::CloseCode::NORMAL, "").map(|_| ())
+/// # });
+///
+/// let options = Options::default();
+/// let mut sockets: HashMap<Token, WebSocket> = HashMap::new();
+/// let mut timers = Timers::new();
+/// let mut events = Events::with_capacity(256);
+/// let mut next = 0;
+/// # let mut served = 0;
+/// # while served < 1 {
+/// // One turn of the event loop (run it forever in a server).
+/// poll.poll(&mut events, timers.timeout(Instant::now()))?;
+/// for event in events.iter() {
+///     if event.token() == LISTENER {
+///         while let Ok((tcp, _)) = listener.accept() {
+///             let mut ws = WebSocket::accept(tcp, &options);
+///             ws.register(poll.registry(), Token(next))?;
+///             sockets.insert(Token(next), ws);
+///             next += 1;
+///         }
+///         continue;
+///     }
+///     let Some(ws) = sockets.get_mut(&event.token()) else { continue };
+///     ws.ready(event);
+///     while let Ok(Some(event)) = ws.poll_event() {
+///         if let SocketEvent::Message(message) = event {
+///             let _ = ws.send(message); // echo (a full buffer hands it back)
+///         }
+///     }
+///     let _ = ws.flush(poll.registry());
+///     timers.schedule(event.token(), ws);
+///     if ws.is_finished() {
+///         sockets.remove(&event.token());
+/// #       served += 1;
+///     }
+/// }
+/// while let Some(token) = timers.next_expired(Instant::now()) {
+///     if let Some(ws) = sockets.get_mut(&token) {
+///         ws.handle_timeout(Instant::now());
+///         let _ = ws.flush(poll.registry());
+///         timers.schedule(token, ws);
+///     }
+/// }
+/// # }
+/// # client.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct WebSocket<S: MioTransport = TcpStream> {
     stream: S,
     phase: Phase,
