@@ -47,7 +47,6 @@ fn main() -> std::io::Result<()> {
         for event in events.iter() {
             if event.token() == LISTENER {
                 while let Ok((stream, _)) = listener.accept() {
-                    let _ = stream.set_nodelay(true);
                     let slot = clients.iter().position(Option::is_none).unwrap_or_else(|| {
                         clients.push(None);
                         clients.len() - 1

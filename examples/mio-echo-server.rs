@@ -60,7 +60,6 @@ fn main() -> std::io::Result<()> {
             }
         };
         stream.set_nonblocking(true)?;
-        let _ = stream.set_nodelay(true);
         let (tx, waker) = &loops[n % threads];
         if tx.send(mio::net::TcpStream::from_std(stream)).is_ok() {
             waker.wake()?;

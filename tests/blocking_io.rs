@@ -5,7 +5,7 @@
 mod common;
 
 use common::{connect, join, pattern, spawn_server, TIMEOUT};
-use rfc6455::blocking::{self, MaybeTlsStream, Transport, WebSocket};
+use rfc6455::blocking::{self, BlockingTransport, MaybeTlsStream, WebSocket};
 use rfc6455::{ClientOptions, CloseCode, Config, Error, Message, ProtocolError};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -129,9 +129,9 @@ impl Write for Choppy {
     }
 }
 
-impl Transport for Choppy {
+impl BlockingTransport for Choppy {
     fn shutdown(&mut self) -> io::Result<()> {
-        Transport::shutdown(&mut self.inner)
+        BlockingTransport::shutdown(&mut self.inner)
     }
 
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
