@@ -18,7 +18,7 @@
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use rfc6455::mio::{Event, Options, SendError, Timers, WebSocket};
+use rfc6455::mio::{Options, SendError, SocketEvent, Timers, WebSocket};
 use rfc6455::{CloseCode, PreparedMessage};
 use std::time::Instant;
 
@@ -51,7 +51,6 @@ fn main() -> std::io::Result<()> {
         for event in events.iter() {
             if event.token() == LISTENER {
                 while let Ok((stream, _)) = listener.accept() {
-                    let _ = stream.set_nodelay(true);
                     let slot = clients.iter().position(Option::is_none).unwrap_or_else(|| {
                         clients.push(None);
                         clients.len() - 1
@@ -79,7 +78,7 @@ fn main() -> std::io::Result<()> {
             let mut inbox = Vec::new();
             if let Some(client) = clients[slot].as_mut() {
                 while let Ok(Some(event)) = client.ws.poll_event() {
-                    if let Event::Message(message) = event {
+                    if let SocketEvent::Message(message) = event {
                         inbox.push(message);
                     }
                 }

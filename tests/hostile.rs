@@ -12,9 +12,9 @@ use rfc6455::blocking;
 use rfc6455::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use rfc6455::handshake::HandshakeError;
 use rfc6455::mask::apply_mask;
-use rfc6455::{Config, Connection, Error, FastRng, ProtocolError, Role};
+use rfc6455::{Config, Connection, Error, FastRng, ProtocolError, Role, Timeout};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -491,14 +491,7 @@ fn slowloris_handshake_times_out() {
     let result = blocking::accept(stream);
     let elapsed = start.elapsed();
     match result {
-        Err(Error::Io(e)) => assert!(
-            matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ),
-            "{e}"
-        ),
-        Err(other) => panic!("expected an I/O timeout, got {other}"),
+        Err(e) => assert!(matches!(&e, Error::Io(_)) && e.is_timeout(), "{e}"),
         Ok(_) => panic!("a trickled handshake was accepted"),
     }
     assert!(
@@ -531,7 +524,7 @@ fn trickled_handshake_ends_at_the_handshake_deadline() {
     let result = blocking::accept(stream);
     let elapsed = start.elapsed();
     match result {
-        Err(Error::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}"),
+        Err(Error::Timeout(Timeout::Handshake)) => {}
         Err(other) => panic!("expected the handshake deadline, got {other}"),
         Ok(_) => panic!("a trickled handshake was accepted"),
     }

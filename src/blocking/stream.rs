@@ -1,7 +1,7 @@
 //! The stream [`connect`](super::connect) returns: plain TCP for `ws://`,
 //! TLS over TCP for `wss://`.
 
-use super::Transport;
+use super::BlockingTransport;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -11,6 +11,18 @@ use std::time::Duration;
 /// One type for both schemes, so that code calling
 /// [`connect`](super::connect) compiles the same whether or not some crate
 /// in the build turns on the `rustls` feature.
+///
+/// ```
+/// use rfc6455::blocking::{self, MaybeTlsStream};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # std::thread::spawn(move || { let _ = blocking::accept(listener.accept().unwrap().0); });
+/// let ws = blocking::connect(&url)?;
+/// let stream: &MaybeTlsStream = ws.get_ref();
+/// assert!(!stream.is_tls()); // ws://
+/// println!("connected from {}", stream.tcp().local_addr()?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MaybeTlsStream {
@@ -46,7 +58,7 @@ impl MaybeTlsStream {
         self.tcp().read_timeout()
     }
 
-    fn transport(&mut self) -> &mut dyn Transport {
+    fn transport(&mut self) -> &mut dyn BlockingTransport {
         match self {
             MaybeTlsStream::Plain(tcp) => tcp,
             #[cfg(feature = "rustls")]
@@ -75,7 +87,7 @@ impl Write for MaybeTlsStream {
     }
 }
 
-impl Transport for MaybeTlsStream {
+impl BlockingTransport for MaybeTlsStream {
     fn shutdown(&mut self) -> io::Result<()> {
         self.transport().shutdown()
     }
@@ -86,5 +98,9 @@ impl Transport for MaybeTlsStream {
 
     fn read_timeout(&self) -> io::Result<Option<Duration>> {
         MaybeTlsStream::read_timeout(self)
+    }
+
+    fn set_nodelay(&mut self, nodelay: bool) -> io::Result<()> {
+        self.tcp().set_nodelay(nodelay)
     }
 }

@@ -6,7 +6,7 @@
 //! later, inside its stream's `io::Error`s, become [`Error::Tls`] too.
 
 use super::handshake::{accept_with, client, tcp_connect, Rejection};
-use super::{MaybeTlsStream, Transport, WebSocket};
+use super::{BlockingTransport, MaybeTlsStream, WebSocket};
 use crate::config::Config;
 use crate::error::Error;
 use crate::handshake::{AcceptOptions, ClientOptions, Request, WsUrl};
@@ -93,7 +93,7 @@ pub fn connect_tls(
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let parsed = WsUrl::parse(url)?;
     if !parsed.secure {
-        let stream = tcp_connect(&parsed)?;
+        let stream = tcp_connect(&parsed, &options)?;
         return client(MaybeTlsStream::Plain(stream), url, options, config);
     }
     connect_parsed(&parsed, url, tls, options, config)
@@ -119,7 +119,7 @@ pub(super) fn connect_parsed(
     config: Config,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let session = client_session(parsed, tls)?;
-    let tcp = tcp_connect(parsed)?;
+    let tcp = tcp_connect(parsed, &options)?;
     let mut stream = StreamOwned::new(session, tcp);
     finish_tls_handshake(&mut stream)?;
     if let Some(protocol) = stream.conn.alpn_protocol() {
@@ -166,7 +166,7 @@ where
     let mut stream = StreamOwned::new(ServerConnection::new(tls)?, tcp);
     if let Err(error) = finish_tls_handshake(&mut stream) {
         // Our alert, if any, went out with the failure; just drop TCP.
-        let _ = Transport::shutdown(&mut stream.sock);
+        let _ = BlockingTransport::shutdown(&mut stream.sock);
         return Err(error);
     }
     accept_with(stream, config, decide)
@@ -190,13 +190,13 @@ where
     Ok(())
 }
 
-/// TLS over any [`Transport`]: closing sends `close_notify` before closing
+/// TLS over any [`BlockingTransport`]: closing sends `close_notify` before closing
 /// the transport; read timeouts are the transport's.
-impl<C, S, T> Transport for StreamOwned<C, T>
+impl<C, S, T> BlockingTransport for StreamOwned<C, T>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<S>>,
     S: SideData,
-    T: Transport,
+    T: BlockingTransport,
 {
     fn shutdown(&mut self) -> io::Result<()> {
         // RFC 8446 §6.1: close_notify tells the peer the end is deliberate,
@@ -215,7 +215,7 @@ where
             }
         }
         // Close the transport even if the alert could not be sent.
-        let closed = Transport::shutdown(&mut self.sock);
+        let closed = BlockingTransport::shutdown(&mut self.sock);
         sent.and(closed)
     }
 
@@ -225,5 +225,9 @@ where
 
     fn read_timeout(&self) -> io::Result<Option<Duration>> {
         self.sock.read_timeout()
+    }
+
+    fn set_nodelay(&mut self, nodelay: bool) -> io::Result<()> {
+        self.sock.set_nodelay(nodelay)
     }
 }

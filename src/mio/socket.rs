@@ -1,12 +1,15 @@
 //! One non-blocking WebSocket: handshake, reading, writing, deadlines.
 
-use super::{Decide, Event, Options, SendError, Transport};
+use super::{Decide, MioTransport, Options, SendError, SocketEvent};
 use crate::close::CloseCode;
 use crate::connection::{Connection, PreparedMessage, State};
 use crate::error::Error;
 use crate::handshake::{ClientOptions, ServerOptions, WsUrl};
+use crate::handshake::{Request, ServerResponse};
 use crate::message::Message;
+use crate::message::MessageKind;
 use crate::timer::{Keepalive, Timeout, TimerAction};
+use crate::upgrade::Opened;
 use crate::upgrade::{ClientUpgrade, ServerUpgrade};
 use ::mio::event::Event as Readiness;
 use ::mio::net::TcpStream;
@@ -38,7 +41,8 @@ const HANDSHAKE_CHUNK: usize = 2048;
 #[allow(clippy::large_enum_variant)]
 enum Phase {
     /// Server: waiting for the upgrade request.
-    Accepting(Box<(ServerUpgrade, Decide)>),
+    /// (The flag: keep the request, [`Options::keep_request`].)
+    Accepting(Box<(ServerUpgrade, Decide, bool)>),
     /// Client: request queued, waiting for the response.
     Connecting(Box<ClientUpgrade>),
     /// The handshake is done.
@@ -47,9 +51,73 @@ enum Phase {
     Refused,
 }
 
-/// A WebSocket over a non-blocking [`Transport`], driven by a mio event loop
+/// A WebSocket over a non-blocking [`MioTransport`], driven by a mio event loop
 /// (see the [module docs](super) for the calling sequence).
-pub struct WebSocket<S: Transport = TcpStream> {
+///
+/// ```
+/// use rfc6455::mio::mio::net::TcpListener;
+/// use rfc6455::mio::mio::{Events, Interest, Poll, Token};
+/// use rfc6455::mio::{Options, SocketEvent, Timers, WebSocket};
+/// use std::collections::HashMap;
+/// use std::time::Instant;
+///
+/// const LISTENER: Token = Token(usize::MAX);
+/// let mut poll = Poll::new()?;
+/// let mut listener = TcpListener::bind("127.0.0.1:0".parse()?)?;
+/// poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # let client = std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+/// #     let mut ws = rfc6455::blocking::connect(&url)?;
+/// #     ws.send("echo?")?;
+/// #     assert_eq!(ws.read()?.as_text(), Some("echo?"));
+/// #     ws.close_and_wait(rfc6455::CloseCode::NORMAL, "").map(|_| ())
+/// # });
+///
+/// let options = Options::default();
+/// let mut sockets: HashMap<Token, WebSocket> = HashMap::new();
+/// let mut timers = Timers::new();
+/// let mut events = Events::with_capacity(256);
+/// let mut next = 0;
+/// # let mut served = 0;
+/// # while served < 1 {
+/// // One turn of the event loop (run it forever in a server).
+/// poll.poll(&mut events, timers.timeout(Instant::now()))?;
+/// for event in events.iter() {
+///     if event.token() == LISTENER {
+///         while let Ok((tcp, _)) = listener.accept() {
+///             let mut ws = WebSocket::accept(tcp, &options);
+///             ws.register(poll.registry(), Token(next))?;
+///             sockets.insert(Token(next), ws);
+///             next += 1;
+///         }
+///         continue;
+///     }
+///     let Some(ws) = sockets.get_mut(&event.token()) else { continue };
+///     ws.ready(event);
+///     while let Ok(Some(event)) = ws.poll_event() {
+///         if let SocketEvent::Message(message) = event {
+///             let _ = ws.send(message); // echo (a full buffer hands it back)
+///         }
+///     }
+///     let _ = ws.flush(poll.registry());
+///     timers.schedule(event.token(), ws);
+///     if ws.is_finished() {
+///         sockets.remove(&event.token());
+/// #       served += 1;
+///     }
+/// }
+/// while let Some(token) = timers.next_expired(Instant::now()) {
+///     if let Some(ws) = sockets.get_mut(&token) {
+///         ws.handle_timeout(Instant::now());
+///         let _ = ws.flush(poll.registry());
+///         timers.schedule(token, ws);
+///     }
+/// }
+/// # }
+/// # client.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct WebSocket<S: MioTransport = TcpStream> {
     stream: S,
     phase: Phase,
     /// Handshake bytes (request or response) written before any frame.
@@ -58,7 +126,12 @@ pub struct WebSocket<S: Transport = TcpStream> {
     /// The deadline [`Timers`](super::Timers) holds an entry for.
     pub(super) scheduled: Option<Instant>,
     high_water_mark: usize,
-    protocol: Option<String>,
+    /// What the handshake agreed (boxed: most sockets never ask, and an
+    /// idle one should stay small).
+    opened: Option<Box<Opened>>,
+    /// Client: the end of [`ClientOptions::connect_timeout`], until the
+    /// socket is seen connected.
+    connect_deadline: Option<Instant>,
     registered: Option<(Token, Interest)>,
     /// Input may be waiting: mio reported readiness and no read has since
     /// hit `WouldBlock` (mio is edge-triggered, so this must be remembered
@@ -74,7 +147,7 @@ pub struct WebSocket<S: Transport = TcpStream> {
     finished: bool,
 }
 
-impl<S: Transport> core::fmt::Debug for WebSocket<S> {
+impl<S: MioTransport> core::fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let phase = match &self.phase {
             Phase::Accepting(_) => "accepting",
@@ -94,7 +167,7 @@ impl WebSocket<TcpStream> {
     /// Start connecting to a `ws://` URL: resolves the host (this blocks on
     /// DNS for a name; pass an IP address to avoid it), opens a
     /// non-blocking TCP connection and queues the upgrade request.
-    /// [`Event::Open`] reports the accepted handshake.
+    /// [`SocketEvent::Open`] reports the accepted handshake.
     pub fn connect(url: &str, client: ClientOptions, options: &Options) -> Result<Self, Error> {
         let parsed = WsUrl::parse(url)?;
         if parsed.secure {
@@ -120,14 +193,21 @@ pub(super) fn tcp_connect(url: &WsUrl) -> io::Result<TcpStream> {
     Ok(stream)
 }
 
-impl<S: Transport> WebSocket<S> {
+impl<S: MioTransport> WebSocket<S> {
     /// The server side of a freshly accepted stream: waits for the upgrade
     /// request, which may arrive in any number of pieces.
-    pub fn accept(stream: S, options: &Options) -> Self {
+    pub fn accept(mut stream: S, options: &Options) -> Self {
+        // Frames are written whole; waiting to coalesce them only adds
+        // latency (pipelined echoes would wait ~40 ms for delayed ACKs).
+        let _ = stream.set_nodelay(true);
         let upgrade = ServerUpgrade::with_options(options.config.clone(), ServerOptions::default());
         Self::new(
             stream,
-            Phase::Accepting(Box::new((upgrade, options.decide))),
+            Phase::Accepting(Box::new((
+                upgrade,
+                options.decide.clone(),
+                options.keep_request,
+            ))),
             Vec::new(),
             options,
         )
@@ -151,14 +231,17 @@ impl<S: Transport> WebSocket<S> {
         client: ClientOptions,
         options: &Options,
     ) -> Self {
+        let connect_timeout = client.connect_timeout;
         let upgrade = ClientUpgrade::new(url, client, options.config.clone());
         let request = upgrade.request().to_vec();
-        Self::new(
+        let mut ws = Self::new(
             stream,
             Phase::Connecting(Box::new(upgrade)),
             request,
             options,
-        )
+        );
+        ws.connect_deadline = connect_timeout.map(|limit| Instant::now() + limit);
+        ws
     }
 
     fn new(stream: S, phase: Phase, prelude: Vec<u8>, options: &Options) -> Self {
@@ -169,7 +252,8 @@ impl<S: Transport> WebSocket<S> {
             timer: Keepalive::new(options.timeouts, Instant::now()),
             scheduled: None,
             high_water_mark: options.high_water_mark,
-            protocol: None,
+            opened: None,
+            connect_deadline: None,
             registered: None,
             // Data may have arrived before registration.
             readable: true,
@@ -186,9 +270,26 @@ impl<S: Transport> WebSocket<S> {
         !self.finished && matches!(&self.phase, Phase::Open(c) if c.state().is_open())
     }
 
-    /// The connection's state once the handshake is done.
-    pub fn state(&self) -> Option<State> {
-        self.connection().map(Connection::state)
+    /// The connection's state: [`State::Connecting`] until the opening
+    /// handshake completes, then the connection's (a refused or failed
+    /// handshake is closed, uncleanly).
+    pub fn state(&self) -> State {
+        match &self.phase {
+            Phase::Accepting(_) | Phase::Connecting(_) if !self.finished => State::Connecting,
+            Phase::Open(conn) => conn.state(),
+            _ => State::Closed { clean: false },
+        }
+    }
+
+    /// Whether reading is paused for backpressure: pending output is at
+    /// the high-water mark, so [`poll_event`](Self::poll_event) returned
+    /// `Ok(None)` with input possibly still waiting. It resumes by itself
+    /// once [`flush`](Self::flush) (after a writable event) brings the
+    /// output under the mark; nothing was lost. When this is false,
+    /// `Ok(None)` means the socket is drained until its next readiness
+    /// event.
+    pub fn is_paused(&self) -> bool {
+        !self.finished && self.readable && !self.eof && self.is_full()
     }
 
     /// The sans-IO connection once the handshake is done.
@@ -201,7 +302,29 @@ impl<S: Transport> WebSocket<S> {
 
     /// The subprotocol agreed in the handshake.
     pub fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
+        self.opened.as_ref()?.protocol.as_deref()
+    }
+
+    /// Client side: the server's `101` response (status and headers),
+    /// once [`SocketEvent::Open`] was reported. `None` on a server socket.
+    pub fn response(&self) -> Option<&ServerResponse> {
+        self.opened.as_ref()?.response.as_ref()
+    }
+
+    /// Server side: the upgrade request that was accepted (path, query,
+    /// headers), for the application's per-connection state, when
+    /// [`Options::keep_request`](super::Options::keep_request) is set.
+    /// `None` otherwise, on a client socket, and after
+    /// [`take_request`](Self::take_request).
+    pub fn request(&self) -> Option<&Request> {
+        self.opened.as_ref()?.request.as_ref()
+    }
+
+    /// Move the accepted request out, freeing what the socket holds of
+    /// it: for servers with many idle connections that keep only what
+    /// they need.
+    pub fn take_request(&mut self) -> Option<Request> {
+        self.opened.as_mut()?.request.take()
     }
 
     /// Bytes queued for the transport (handshake and frames).
@@ -240,9 +363,11 @@ impl<S: Transport> WebSocket<S> {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.finished {
-            None
-        } else {
-            self.timer.poll_timeout()
+            return None;
+        }
+        match (self.timer.poll_timeout(), self.connect_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -278,6 +403,9 @@ impl<S: Transport> WebSocket<S> {
 
     /// Note a readiness event mio reported for this socket's token.
     pub fn ready(&mut self, event: &Readiness) {
+        if self.connect_deadline.is_some() && self.stream.is_connected() {
+            self.connect_deadline = None;
+        }
         if event.is_readable() || event.is_read_closed() || event.is_error() {
             self.readable = true;
         }
@@ -293,7 +421,7 @@ impl<S: Transport> WebSocket<S> {
     /// a protocol violation by the peer (the close frame is queued), or an
     /// I/O error (the transport is closed). After any of them keep calling
     /// [`flush`](Self::flush) until [`is_finished`](Self::is_finished).
-    pub fn poll_event(&mut self) -> Result<Option<Event>, Error> {
+    pub fn poll_event(&mut self) -> Result<Option<SocketEvent>, Error> {
         if self.finished {
             return Ok(None);
         }
@@ -310,7 +438,7 @@ impl<S: Transport> WebSocket<S> {
         result
     }
 
-    fn poll_accepting(&mut self) -> Result<Option<Event>, Error> {
+    fn poll_accepting(&mut self) -> Result<Option<SocketEvent>, Error> {
         let mut buf = [0u8; HANDSHAKE_CHUNK];
         while let Some(n) = self.read_handshake(&mut buf)? {
             let Phase::Accepting(accepting) = &mut self.phase else {
@@ -325,14 +453,23 @@ impl<S: Transport> WebSocket<S> {
                     else {
                         return Ok(None);
                     };
-                    let (upgrade, decide) = *accepting;
+                    let (upgrade, decide, keep_request) = *accepting;
                     return match decide(&request) {
                         Ok(options) => {
-                            self.protocol = options.protocol.clone();
+                            let protocol = options.protocol.clone();
                             let (response, conn) = upgrade.accept(&request, options);
                             self.prelude = response;
+                            // Nothing allocated for a socket with nothing to keep.
+                            let request = keep_request.then_some(request);
+                            if protocol.is_some() || request.is_some() {
+                                self.opened = Some(Box::new(Opened {
+                                    protocol,
+                                    response: None,
+                                    request,
+                                }));
+                            }
                             self.open(conn);
-                            Ok(Some(Event::Open))
+                            Ok(Some(SocketEvent::Open))
                         }
                         Err(rejection) => {
                             self.prelude = rejection.response();
@@ -352,7 +489,7 @@ impl<S: Transport> WebSocket<S> {
         Ok(None)
     }
 
-    fn poll_connecting(&mut self) -> Result<Option<Event>, Error> {
+    fn poll_connecting(&mut self) -> Result<Option<SocketEvent>, Error> {
         let mut buf = [0u8; HANDSHAKE_CHUNK];
         while let Some(n) = self.read_handshake(&mut buf)? {
             let Phase::Connecting(upgrade) = &mut self.phase else {
@@ -361,9 +498,9 @@ impl<S: Transport> WebSocket<S> {
             match upgrade.receive(&buf[..n]) {
                 Ok(None) => continue,
                 Ok(Some((conn, response))) => {
-                    self.protocol = response.protocol;
+                    self.opened = Some(Box::new(Opened::client(response)));
                     self.open(conn);
-                    return Ok(Some(Event::Open));
+                    return Ok(Some(SocketEvent::Open));
                 }
                 Err(error) => {
                     self.phase = Phase::Refused;
@@ -398,7 +535,7 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
-    fn poll_open(&mut self) -> Result<Option<Event>, Error> {
+    fn poll_open(&mut self) -> Result<Option<SocketEvent>, Error> {
         loop {
             let Phase::Open(conn) = &mut self.phase else {
                 return Ok(None);
@@ -494,7 +631,8 @@ impl<S: Transport> WebSocket<S> {
     /// pending output is at the high-water mark ([`SendError::Full`]) or the
     /// connection is not open ([`SendError::NotOpen`]). Call
     /// [`flush`](Self::flush) to start writing.
-    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
+        let message = message.into();
         let conn = match self.sendable() {
             Ok(conn) => conn,
             Err(refused) => return Err(refused(message)),
@@ -532,8 +670,39 @@ impl<S: Transport> WebSocket<S> {
 
     /// Queue a ping (at most 125 bytes).
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.open_conn()?.send_ping(payload)
+    }
+
+    /// Queue an unsolicited pong (at most 125 bytes; RFC 6455 §5.5.3).
+    /// Pings are answered automatically while
+    /// [`Config::auto_pong`](crate::Config::auto_pong) is on.
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.open_conn()?.send_pong(payload)
+    }
+
+    /// Queue one piece of a message streamed piece by piece: the first
+    /// call starts a message of `kind`, `last` ends it (see
+    /// [`Connection::send_fragment`]). At the high-water mark this fails
+    /// with [`Error::WouldExceedBuffer`] and queues nothing: flush, then
+    /// send the piece again.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        last: bool,
+    ) -> Result<(), Error> {
+        if self.is_full() {
+            return Err(Error::WouldExceedBuffer);
+        }
+        self.open_conn()?.send_fragment(kind, data, last)
+    }
+
+    /// The connection, if it may still send.
+    fn open_conn(&mut self) -> Result<&mut Connection, Error> {
+        let finished = self.finished;
         match &mut self.phase {
-            Phase::Open(conn) if !self.finished => conn.send_ping(payload),
+            Phase::Open(conn) if finished => Err(conn.closed_error()),
+            Phase::Open(conn) => Ok(conn),
             _ => Err(Error::SendAfterClose),
         }
     }
@@ -567,6 +736,14 @@ impl<S: Transport> WebSocket<S> {
         }
         if self.finished {
             return None;
+        }
+        if let Some(deadline) = self.connect_deadline {
+            if self.stream.is_connected() {
+                self.connect_deadline = None;
+            } else if deadline <= now {
+                self.close_transport();
+                return Some(Timeout::Connect);
+            }
         }
         match self.timer.handle_timeout(now)? {
             TimerAction::SendPing => {
