@@ -55,6 +55,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+pub mod proxy;
 pub mod rng;
 pub mod timer;
 pub mod upgrade;
@@ -78,6 +79,7 @@ pub use handshake::{
     AcceptOptions, ClientHandshake, ClientOptions, HandshakeError, Request, ServerResponse, WsUrl,
 };
 pub use message::{Message, MessageKind, Utf8Bytes};
+pub use proxy::{ProxyConfig, ProxyError};
 pub use rng::{FastRng, RandomSource};
 pub use timer::{Keepalive, Timeouts};
 pub use upgrade::{ClientUpgrade, ServerUpgrade};

@@ -6,6 +6,7 @@ use super::{
     own_headers, parse_extension_header, parse_limited, single_header, write_header,
     ExtensionOffer, HandshakeError, RejectedResponse, Status, WsUrl,
 };
+use crate::proxy::ProxyConfig;
 use crate::rng::RandomSource;
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -29,6 +30,10 @@ pub struct ClientOptions {
     pub headers: Vec<(String, String)>,
     /// The largest response header accepted, in bytes (default 16 KiB).
     pub max_response_size: usize,
+    /// The proxy the adapters' `connect` functions go through (default:
+    /// the environment's `HTTP_PROXY` and friends, see [`ProxyConfig`]).
+    /// Not used by the sans-IO handshake itself, which sees only bytes.
+    pub proxy: ProxyConfig,
 }
 
 impl Default for ClientOptions {
@@ -38,6 +43,7 @@ impl Default for ClientOptions {
             extensions: Vec::new(),
             headers: Vec::new(),
             max_response_size: 16 * 1024,
+            proxy: ProxyConfig::default(),
         }
     }
 }

@@ -29,6 +29,7 @@ pub use client::{ClientHandshake, ClientOptions, ServerResponse};
 pub use error::{HandshakeError, PlainRequest, RejectedResponse};
 pub use extensions::{format_extension_header, parse_extension_header};
 pub use server::{reject_response, AcceptOptions, Request, ServerOptions};
+pub(crate) use url::{parse_port, split_host_port};
 pub use url::{UrlError, WsUrl};
 
 use alloc::string::String;
