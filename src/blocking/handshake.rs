@@ -43,7 +43,6 @@ pub fn connect_with(
         #[cfg(feature = "rustls")]
         return super::tls::connect_parsed(
             &parsed,
-            url,
             super::tls::default_tls_config(),
             options,
             config,
@@ -54,8 +53,8 @@ pub fn connect_with(
             "wss:// needs the rustls feature (or a TLS stream passed to blocking::client)",
         )));
     }
-    let stream = tcp_connect(&parsed)?;
-    client(MaybeTlsStream::Plain(stream), url, options, config)
+    let (stream, leftover) = super::proxy::open(&parsed, &options.proxy, None)?;
+    client_after(stream, &parsed, options, config, &leftover)
 }
 
 /// Open the TCP connection for `url`.
@@ -68,15 +67,29 @@ pub(super) fn tcp_connect(url: &WsUrl) -> Result<TcpStream, Error> {
 
 /// Run the client handshake over a stream the caller opened (TCP, TLS, ...).
 pub fn client<S: Transport>(
-    mut stream: S,
+    stream: S,
     url: &str,
     options: ClientOptions,
     config: Config,
 ) -> Result<WebSocket<S>, Error> {
-    let parsed = WsUrl::parse(url)?;
-    let mut upgrade = ClientUpgrade::new(&parsed, options, config);
+    client_after(stream, &WsUrl::parse(url)?, options, config, &[])
+}
+
+/// The client handshake, with `early` bytes already received from the
+/// server (what a proxy passed on after its reply).
+pub(super) fn client_after<S: Transport>(
+    mut stream: S,
+    parsed: &WsUrl,
+    options: ClientOptions,
+    config: Config,
+    early: &[u8],
+) -> Result<WebSocket<S>, Error> {
+    let mut upgrade = ClientUpgrade::new(parsed, options, config);
     stream.write_all(upgrade.request())?;
     stream.flush()?;
+    if let Some((conn, response)) = upgrade.receive(early)? {
+        return Ok(WebSocket::from_parts(stream, conn, response.protocol));
+    }
     let mut buf = [0u8; 4096];
     let mut clock = HandshakeClock::start(&stream);
     loop {
@@ -201,20 +214,24 @@ fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
 
 /// The [`HANDSHAKE_TIMEOUT`] deadline, applied by shortening the socket's
 /// read timeout as it approaches, and the caller's own timeout to put back.
-struct HandshakeClock {
+pub(super) struct HandshakeClock {
     deadline: Instant,
     caller_timeout: Option<Duration>,
 }
 
 impl HandshakeClock {
-    fn start<S: Transport>(stream: &S) -> Self {
+    pub(super) fn start<S: Transport>(stream: &S) -> Self {
         HandshakeClock {
             deadline: Instant::now() + HANDSHAKE_TIMEOUT,
             caller_timeout: stream.read_timeout().ok().flatten(),
         }
     }
 
-    fn read<S: Transport>(&mut self, stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
+    pub(super) fn read<S: Transport>(
+        &mut self,
+        stream: &mut S,
+        buf: &mut [u8],
+    ) -> Result<usize, Error> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Self::expired());
@@ -234,7 +251,7 @@ impl HandshakeClock {
         }
     }
 
-    fn restore<S: Transport>(&self, stream: &mut S) {
+    pub(super) fn restore<S: Transport>(&self, stream: &mut S) {
         let _ = stream.set_read_timeout(self.caller_timeout);
     }
 

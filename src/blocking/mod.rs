@@ -22,6 +22,7 @@
 //! ```
 
 mod handshake;
+mod proxy;
 mod stream;
 #[cfg(feature = "rustls")]
 mod tls;

@@ -25,6 +25,8 @@
 mod env;
 mod error;
 mod http;
+#[cfg(feature = "std")]
+mod resolve;
 mod socks;
 mod url;
 
