@@ -117,17 +117,9 @@ fn http_403_for_a_port_the_proxy_does_not_allow() {
 #[cfg(feature = "rustls")]
 #[test]
 fn wss_inside_a_connect_tunnel() {
-    use common::certs::{server_config, Ca};
     let Some(proxy) = tinyproxy(&[]) else { return };
-    let ca = Ca::new("proxy test CA");
-    let tls = server_config(ca.leaf(&["localhost"]));
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = std::thread::spawn(move || {
-        let tcp = common::accept_tcp(&listener);
-        let mut ws = blocking::accept_tls(tcp, tls).unwrap();
-        common::echo(&mut ws).unwrap()
-    });
+    let ca = common::certs::Ca::new("proxy test CA");
+    let (port, server) = common::proxies::spawn_tls_echo_server(&ca);
     let url = format!("wss://localhost:{port}/");
     let mut ws = blocking::connect_tls(
         &url,

@@ -129,3 +129,19 @@ pub fn microsocks(credentials: Option<(&str, &str)>) -> Option<Proxy> {
     }
     Some(start(&mut command, port, None))
 }
+
+/// A `wss://` echo server for one client on 127.0.0.1, with a certificate
+/// for `localhost` signed by `ca`: its port, and the thread that ends with
+/// the number of messages echoed.
+#[cfg(feature = "rustls")]
+pub fn spawn_tls_echo_server(ca: &super::certs::Ca) -> (u16, thread::JoinHandle<usize>) {
+    let tls = super::certs::server_config(ca.leaf(&["localhost"]));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let tcp = super::accept_tcp(&listener);
+        let mut ws = rfc6455::blocking::accept_tls(tcp, tls).unwrap();
+        super::echo(&mut ws).unwrap()
+    });
+    (port, server)
+}
