@@ -16,6 +16,9 @@
 //! Adapters that do I/O sit on top: `blocking` (any `Read + Write`,
 //! feature `std`, on by default) and `mio` (a non-blocking adapter for mio
 //! event loops, feature `mio`). The `rustls` feature adds `wss://` to both.
+//! Their clients go through HTTP `CONNECT` and SOCKS5 proxies, taken from
+//! `HTTP_PROXY` and friends by default ([`proxy`], [`ProxyConfig`]); the
+//! proxy exchanges are sans-IO state machines too.
 //!
 //! ```
 //! use rfc6455::{Config, Connection, Event, Message, Role};

@@ -26,7 +26,14 @@ pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
     connect_with(url, ClientOptions::default(), Config::default())
 }
 
-/// Connect with subprotocols, headers and limits.
+/// Connect with subprotocols, headers, limits and a proxy.
+///
+/// The connection goes through the proxy `options.proxy` selects: by
+/// default the environment's (`HTTP_PROXY` for `ws://`, `HTTPS_PROXY` for
+/// `wss://`, `ALL_PROXY`, `NO_PROXY`; see
+/// [`ProxyConfig`](crate::ProxyConfig)). Connecting to the proxy, TLS to
+/// an `https://` proxy and its reply are each bounded by
+/// [`HANDSHAKE_TIMEOUT`]; a proxy's failures are [`Error::Proxy`].
 ///
 /// `wss://` URLs need the `rustls` feature: TLS with SNI for the URL's host,
 /// the certificate verified against the Mozilla roots compiled into the

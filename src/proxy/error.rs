@@ -100,6 +100,18 @@ impl fmt::Display for ProxyErrorKind {
     }
 }
 
+#[cfg(feature = "std")]
+impl std::error::Error for ProxyErrorKind {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProxyErrorKind::Io(e) => Some(e),
+            #[cfg(feature = "rustls")]
+            ProxyErrorKind::Tls(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// A proxy failure, naming the proxy (its URL without credentials).
 #[derive(Debug)]
 pub struct ProxyError {
@@ -164,11 +176,6 @@ impl fmt::Display for ProxyError {
 #[cfg(feature = "std")]
 impl std::error::Error for ProxyError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            ProxyErrorKind::Io(e) => Some(e),
-            #[cfg(feature = "rustls")]
-            ProxyErrorKind::Tls(e) => Some(e),
-            _ => None,
-        }
+        std::error::Error::source(&self.kind)
     }
 }

@@ -19,7 +19,34 @@
 //! - `error`: [`ProxyError`], naming the proxy.
 //!
 //! The `blocking` and `mio` clients use all of this through
-//! [`ClientOptions::proxy`](crate::ClientOptions::proxy).
+//! [`ClientOptions::proxy`](crate::ClientOptions::proxy). Another adapter
+//! needs four steps: `ProxyConfig::proxy_for` (feature `std`) picks the proxy,
+//! `Tunnel::for_url` builds the exchange, a connection to the proxy's
+//! host and port carries it, and a loop like this one drives it (here
+//! with a SOCKS5 proxy's replies as literal bytes):
+//!
+//! ```
+//! use rfc6455::handshake::Status;
+//! use rfc6455::proxy::{ProxyUrl, SocksAddr, Tunnel};
+//!
+//! let proxy = ProxyUrl::parse("socks5h://127.0.0.1:1080")?;
+//! let target = SocksAddr::Domain("example.com".into());
+//! let mut tunnel = Tunnel::new(&proxy, "example.com", &target, 443)?;
+//! // What the proxy answers: "no authentication", then "succeeded", then
+//! // the server's first byte, in arbitrary pieces.
+//! let mut replies: &[&[u8]] = &[b"\x05\x00\x05\x00\x00", b"\x01\0\0\0\0\0\0!"];
+//! let leftover = loop {
+//!     let request = tunnel.output().to_vec(); // write this to the proxy...
+//!     tunnel.advance_output(request.len());   // ...and say how much went out
+//!     let (read, rest) = replies.split_first().expect("the proxy replied");
+//!     replies = rest;
+//!     if let Status::Complete(leftover) = tunnel.receive(read)? {
+//!         break leftover; // the tunnel is up: TLS or the handshake next
+//!     }
+//! };
+//! assert_eq!(leftover, b"!");
+//! # Ok::<(), rfc6455::proxy::ProxyErrorKind>(())
+//! ```
 
 #[cfg(feature = "std")]
 mod env;
