@@ -134,6 +134,38 @@ fn wss_inside_a_connect_tunnel() {
     assert_eq!(join(server), 2);
 }
 
+/// Echo through `proxy_url` to a server on `[::1]`: the CONNECT target is
+/// bracketed, the SOCKS5 address is of type IPv6. Skipped without IPv6.
+fn echo_to_ipv6_through(proxy_url: &str) {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    };
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    assert!(url.starts_with("ws://[::1]:"), "{url}");
+    let server = std::thread::spawn(move || {
+        let mut ws = blocking::accept(common::accept_tcp(&listener)).unwrap();
+        common::echo(&mut ws).unwrap()
+    });
+    let mut ws = connect_via(&url, proxy_url).unwrap_or_else(|e| panic!("{proxy_url}: {e}"));
+    ws.get_mut()
+        .set_read_timeout(Some(common::TIMEOUT))
+        .unwrap();
+    assert_echo_then_clean_close(&mut ws);
+    assert_eq!(join(server), 2);
+}
+
+#[test]
+fn ipv6_servers_through_both_kinds_of_proxy() {
+    if let Some(proxy) = tinyproxy(&[]) {
+        echo_to_ipv6_through(&proxy.url("http", ""));
+    }
+    if let Some(proxy) = microsocks(None) {
+        echo_to_ipv6_through(&proxy.url("socks5", ""));
+        echo_to_ipv6_through(&proxy.url("socks5h", ""));
+    }
+}
+
 // ----- SOCKS5 (microsocks) -----
 
 #[test]
