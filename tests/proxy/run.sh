@@ -28,8 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     echo "proxy: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" apt-get install -y -qq "${missing[@]}" </dev/null >/dev/null
+    ${sudo[@]+"${sudo[@]}"} apt-get update -qq
+    ${sudo[@]+"${sudo[@]}"} apt-get install -y -qq "${missing[@]}" </dev/null >/dev/null
 fi
 
 export RFC6455_REQUIRE_PROXIES=1
