@@ -60,8 +60,14 @@ pub fn connect_with(
             "wss:// needs the rustls feature (or a TLS stream passed to blocking::client)",
         )));
     }
-    let (stream, leftover) = super::proxy::open(&parsed, &options.proxy, None)?;
-    client_after(stream, &parsed, options, config, &leftover)
+    let (route, leftover) = super::proxy::open(&parsed, &options.proxy, None)?;
+    client_after(
+        MaybeTlsStream::from(route),
+        &parsed,
+        options,
+        config,
+        &leftover,
+    )
 }
 
 /// Open the TCP connection for `url`.

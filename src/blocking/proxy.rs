@@ -17,28 +17,52 @@ pub(super) type ProxyTls<'a> = Option<&'a std::sync::Arc<rustls::ClientConfig>>;
 #[cfg(not(feature = "rustls"))]
 pub(super) type ProxyTls<'a> = Option<&'a ()>;
 
-/// A byte stream to the server: TCP, direct or tunnelled through a proxy
-/// (TLS to the proxy for `https://`), and the bytes the proxy sent after
-/// its reply, which are the server's.
+/// A byte stream to the server, before any TLS of the server's own.
+pub(super) enum Route {
+    /// TCP: to the server, or a tunnel through an HTTP or SOCKS5 proxy.
+    Tcp(TcpStream),
+    /// A tunnel inside TLS to an `https://` proxy.
+    #[cfg(feature = "rustls")]
+    Tls(Box<super::TlsClientStream>),
+}
+
+impl From<Route> for MaybeTlsStream {
+    fn from(route: Route) -> Self {
+        match route {
+            Route::Tcp(tcp) => MaybeTlsStream::Plain(tcp),
+            #[cfg(feature = "rustls")]
+            Route::Tls(tls) => MaybeTlsStream::Rustls(tls),
+        }
+    }
+}
+
+/// The route to the server for `url`, direct or through the proxy `proxy`
+/// selects, and the bytes the proxy sent after its reply, which are the
+/// server's.
 pub(super) fn open(
     url: &WsUrl,
     proxy: &ProxyConfig,
     tls: ProxyTls<'_>,
-) -> Result<(MaybeTlsStream, Vec<u8>), Error> {
+) -> Result<(Route, Vec<u8>), Error> {
     let Some(proxy) = proxy.proxy_for(url)? else {
         let stream = super::handshake::tcp_connect(url)?;
-        return Ok((MaybeTlsStream::Plain(stream), Vec::new()));
+        return Ok((Route::Tcp(stream), Vec::new()));
     };
     let fail = |kind| Error::from(ProxyError::new(proxy.to_string(), kind));
     let mut tunnel = Tunnel::for_url(&proxy, url).map_err(fail)?;
     let mut stream = connect_to_proxy(&proxy, tls).map_err(fail)?;
-    let leftover = exchange(&mut stream, &mut tunnel).map_err(fail)?;
+    let leftover = match &mut stream {
+        Route::Tcp(tcp) => exchange(tcp, &mut tunnel),
+        #[cfg(feature = "rustls")]
+        Route::Tls(tls) => exchange(&mut **tls, &mut tunnel),
+    }
+    .map_err(fail)?;
     Ok((stream, leftover))
 }
 
 /// TCP to the proxy within [`HANDSHAKE_TIMEOUT`] per address, then TLS
 /// for an `https://` proxy.
-fn connect_to_proxy(proxy: &ProxyUrl, tls: ProxyTls<'_>) -> Result<MaybeTlsStream, ProxyErrorKind> {
+fn connect_to_proxy(proxy: &ProxyUrl, tls: ProxyTls<'_>) -> Result<Route, ProxyErrorKind> {
     let addrs = (proxy.host.as_str(), proxy.port)
         .to_socket_addrs()
         .map_err(ProxyErrorKind::Io)?;
@@ -62,16 +86,12 @@ fn connect_to_proxy(proxy: &ProxyUrl, tls: ProxyTls<'_>) -> Result<MaybeTlsStrea
     tcp.set_nodelay(true).map_err(ProxyErrorKind::Io)?;
     match proxy.scheme {
         ProxyScheme::Https => https(proxy, tcp, tls),
-        _ => Ok(MaybeTlsStream::Plain(tcp)),
+        _ => Ok(Route::Tcp(tcp)),
     }
 }
 
 #[cfg(feature = "rustls")]
-fn https(
-    proxy: &ProxyUrl,
-    tcp: TcpStream,
-    tls: ProxyTls<'_>,
-) -> Result<MaybeTlsStream, ProxyErrorKind> {
+fn https(proxy: &ProxyUrl, tcp: TcpStream, tls: ProxyTls<'_>) -> Result<Route, ProxyErrorKind> {
     let config = tls.cloned().unwrap_or_else(super::default_tls_config);
     let session = super::tls::client_session_for(&proxy.host, config).map_err(kind_of)?;
     // A proxy that accepts TCP and stays silent must not hold the TLS
@@ -83,15 +103,11 @@ fn https(
         .sock
         .set_read_timeout(None)
         .map_err(ProxyErrorKind::Io)?;
-    Ok(MaybeTlsStream::Rustls(Box::new(stream)))
+    Ok(Route::Tls(Box::new(stream)))
 }
 
 #[cfg(not(feature = "rustls"))]
-fn https(
-    _proxy: &ProxyUrl,
-    _tcp: TcpStream,
-    _tls: ProxyTls<'_>,
-) -> Result<MaybeTlsStream, ProxyErrorKind> {
+fn https(_proxy: &ProxyUrl, _tcp: TcpStream, _tls: ProxyTls<'_>) -> Result<Route, ProxyErrorKind> {
     Err(ProxyErrorKind::UnsupportedScheme("https".into()))
 }
 

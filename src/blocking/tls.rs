@@ -6,6 +6,7 @@
 //! later, inside its stream's `io::Error`s, become [`Error::Tls`] too.
 
 use super::handshake::{accept_with, client_after, Rejection};
+use super::proxy::Route;
 use super::{MaybeTlsStream, Transport, WebSocket};
 use crate::config::Config;
 use crate::error::Error;
@@ -93,8 +94,8 @@ pub fn connect_tls(
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let parsed = WsUrl::parse(url)?;
     if !parsed.secure {
-        let (stream, leftover) = super::proxy::open(&parsed, &options.proxy, Some(&tls))?;
-        return client_after(stream, &parsed, options, config, &leftover);
+        let (route, leftover) = super::proxy::open(&parsed, &options.proxy, Some(&tls))?;
+        return client_after(route.into(), &parsed, options, config, &leftover);
     }
     connect_parsed(&parsed, tls, options, config)
 }
@@ -128,13 +129,12 @@ pub(super) fn connect_parsed(
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let session = client_session(parsed, tls.clone())?;
     let stream = match super::proxy::open(parsed, &options.proxy, Some(&tls))? {
-        (MaybeTlsStream::Plain(tcp), early) => {
+        (Route::Tcp(tcp), early) => {
             MaybeTlsStream::Rustls(Box::new(tls_over(session, tcp, &early)?))
         }
-        (MaybeTlsStream::Rustls(to_proxy), early) => {
+        (Route::Tls(to_proxy), early) => {
             MaybeTlsStream::RustlsInTls(Box::new(tls_over(session, *to_proxy, &early)?))
         }
-        (MaybeTlsStream::RustlsInTls(_), _) => unreachable!("a proxy is reached in one hop"),
     };
     client_after(stream, parsed, options, config, &[])
 }
