@@ -20,10 +20,12 @@
 //!
 //! The `blocking` and `mio` clients use all of this through
 //! [`ClientOptions::proxy`](crate::ClientOptions::proxy). Another adapter
-//! needs four steps: `ProxyConfig::proxy_for` (feature `std`) picks the proxy,
-//! `Tunnel::for_url` builds the exchange, a connection to the proxy's
-//! host and port carries it, and a loop like this one drives it (here
-//! with a SOCKS5 proxy's replies as literal bytes):
+//! needs four steps: `ProxyConfig::proxy_for` (feature `std`) picks the
+//! proxy, `Tunnel::for_url` builds the exchange (an async adapter resolves
+//! the host itself when `ProxyUrl::resolves_locally`, then calls
+//! [`Tunnel::new`]), a connection to the proxy's host and port carries it,
+//! and a loop like this one drives it (here with a SOCKS5 proxy's replies
+//! as literal bytes):
 //!
 //! ```
 //! use rfc6455::handshake::Status;

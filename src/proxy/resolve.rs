@@ -5,10 +5,21 @@ use super::{ProxyErrorKind, ProxyScheme, ProxyUrl, SocksAddr, Tunnel};
 use crate::handshake::WsUrl;
 use std::net::{IpAddr, ToSocketAddrs};
 
+impl ProxyUrl {
+    /// Whether the client resolves `url`'s host before asking this proxy:
+    /// a `socks5://` proxy and a host name. An async adapter resolves it
+    /// its own way and calls [`Tunnel::new`]; otherwise
+    /// [`Tunnel::for_url`] does no DNS.
+    pub fn resolves_locally(&self, url: &WsUrl) -> bool {
+        self.scheme == ProxyScheme::Socks5 && url.host.parse::<IpAddr>().is_err()
+    }
+}
+
 impl Tunnel {
     /// The exchange that asks `proxy` for a tunnel to `url`'s host and
-    /// port. For `socks5://` the host is resolved here (blocking on DNS,
-    /// the first address wins); `socks5h://` and HTTP proxies get the name.
+    /// port. When [`ProxyUrl::resolves_locally`], the host is resolved here
+    /// (blocking on DNS, the first address wins); `socks5h://` and HTTP
+    /// proxies get the name.
     pub fn for_url(proxy: &ProxyUrl, url: &WsUrl) -> Result<Tunnel, ProxyErrorKind> {
         let addr = match (url.host.parse::<IpAddr>(), proxy.scheme) {
             (Ok(ip), _) => SocksAddr::from(ip),
@@ -44,6 +55,18 @@ mod tests {
         match tunnel.receive(b"\x05\x00").unwrap() {
             crate::handshake::Status::Partial => tunnel.output().to_vec(),
             done => panic!("{done:?}"),
+        }
+    }
+
+    #[test]
+    fn only_socks5_with_a_name_resolves_locally() {
+        let name = WsUrl::parse("ws://example.com/").unwrap();
+        let literal = WsUrl::parse("ws://[::1]/").unwrap();
+        let socks5 = ProxyUrl::parse("socks5://p").unwrap();
+        assert!(socks5.resolves_locally(&name));
+        assert!(!socks5.resolves_locally(&literal));
+        for other in ["socks5h://p", "http://p", "https://p"] {
+            assert!(!ProxyUrl::parse(other).unwrap().resolves_locally(&name));
         }
     }
 
