@@ -9,6 +9,13 @@
 //! At the end of input it closes with 1000 and exits 0 once the close
 //! handshake is done. `wss://` servers are verified against the Mozilla
 //! roots, or only against the PEM certificates given with `--ca`.
+//!
+//! Proxies come from the environment, as for curl:
+//! ```sh
+//! HTTP_PROXY=http://127.0.0.1:8888 cargo run --example client -- ws://host/
+//! HTTPS_PROXY=socks5h://127.0.0.1:1080 cargo run --features rustls --example client -- wss://host/
+//! ```
+//! (`ALL_PROXY` for either scheme, `NO_PROXY` for hosts to reach directly.)
 
 use rfc6455::blocking::{self, MaybeTlsStream, ReadHalf, WebSocket, WriteHalf};
 use rfc6455::{CloseCode, ClosedBy, Error, Message};

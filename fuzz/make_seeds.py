@@ -199,3 +199,20 @@ OPS = (b"\x00\x05Hello\x00" + b"\x01\x04\x00\x01\x02\x03\x08" + b"\x02\x04ping"
        + b"\x04\x00\x06\xce\xba\xcf\x83\xce\xbc\x03\x03\x01\x01" + b"\x05\x00\x03bye")
 for flags in (0, 1, 2, 3, 6, 7, 8, 15):
     write("round_trip", f"mixed-{flags}", bytes([flags, 7, 0x3F, 6]) + b"\x02\x02\x02\x02\x05" + OPS)
+
+# Proxy replies: flags (bit 0 SOCKS5, bit 1 credentials, bit 2 domain
+# target), split seed, max read, then what the proxy sends.
+PROXY_REPLIES = [
+    ("connect-200", 0, b"HTTP/1.1 200 Connection established\r\nProxy-Agent: tinyproxy/1.11.1\r\n\r\n"
+                       b"HTTP/1.1 101 Switching Protocols\r\n"),
+    ("connect-407", 2, b"HTTP/1.0 407 Proxy Authentication Required\r\nServer: tinyproxy/1.11.1\r\n"
+                       b"Proxy-Authenticate: Basic realm=\"Tinyproxy\"\r\nConnection: close\r\n\r\n<html>"),
+    ("connect-403", 0, b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+    ("socks-ipv4", 1, b"\x05\x00" + b"\x05\x00\x00\x01\x7f\x00\x00\x01\x1f\x90" + b"early"),
+    ("socks-auth", 3, b"\x05\x02" + b"\x01\x00" + b"\x05\x00\x00\x03\x09localhost\x00\x50"),
+    ("socks-ipv6", 5, b"\x05\x00" + b"\x05\x00\x00\x04" + bytes(16) + b"\x00\x50"),
+    ("socks-refused", 1, b"\x05\x00" + b"\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00"),
+    ("socks-no-method", 3, b"\x05\xff"),
+]
+for name, flags, reply in PROXY_REPLIES:
+    write("proxy_reply", name, bytes([flags]) + b"\x05\x04\x03\x02" + b"\x07" + reply)

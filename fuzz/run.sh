@@ -30,7 +30,7 @@ for target in "${targets[@]}"; do
     mkdir -p "corpus/$target" "seeds/$target"
     dict=()
     case "$target" in
-        handshake_*) dict=(-dict=http.dict) ;;
+        handshake_* | proxy_*) dict=(-dict=http.dict) ;;
     esac
     echo "==> $target: ${seconds}s"
     # -malloc_limit_mb: any single allocation this large is a bug, since

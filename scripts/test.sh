@@ -24,6 +24,12 @@ RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --all-features
 RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps
 RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --no-default-features
 
+if [ -z "${SKIP_PROXY:-}" ]; then
+    # First, so the proxies it installs serve the full test run too.
+    step "clients through tinyproxy and microsocks"
+    tests/proxy/run.sh
+fi
+
 step "unit, property and integration tests"
 cargo test --all-features
 

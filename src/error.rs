@@ -181,6 +181,10 @@ pub enum Error {
     FragmentOutOfOrder,
     /// The outgoing buffer is over its high-water mark; the message was not queued.
     WouldExceedBuffer,
+    /// The proxy in front of the server failed: unreachable or silent,
+    /// refused the tunnel (with its HTTP status or SOCKS5 reply code), or
+    /// its URL is malformed. Names the proxy.
+    Proxy(alloc::boxed::Box<crate::proxy::ProxyError>),
     /// The transport failed (adapters only; the core never does I/O).
     #[cfg(feature = "std")]
     Io(std::io::Error),
@@ -276,6 +280,7 @@ impl fmt::Display for Error {
             Error::ControlPayloadTooLong => f.write_str("control frame payload over 125 bytes"),
             Error::FragmentOutOfOrder => f.write_str("fragment sent out of order"),
             Error::WouldExceedBuffer => f.write_str("outgoing buffer full"),
+            Error::Proxy(e) => fmt::Display::fmt(e, f),
             #[cfg(feature = "std")]
             Error::Io(e) => write!(f, "I/O error: {e}"),
             #[cfg(feature = "rustls")]
@@ -292,6 +297,7 @@ impl std::error::Error for Error {
         match self {
             Error::Protocol(e) => e.source(),
             Error::Handshake(e) => e.source(),
+            Error::Proxy(e) => e.source(),
             Error::Io(e) => e.source(),
             #[cfg(feature = "rustls")]
             Error::Tls(e) => e.source(),
@@ -309,6 +315,12 @@ impl From<Timeout> for Error {
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Self {
         Error::Protocol(e)
+    }
+}
+
+impl From<crate::proxy::ProxyError> for Error {
+    fn from(e: crate::proxy::ProxyError) -> Self {
+        Error::Proxy(alloc::boxed::Box::new(e))
     }
 }
 

@@ -34,6 +34,10 @@
 //! opt-level = 3
 //! ```
 //!
+//! Their clients go through HTTP `CONNECT` and SOCKS5 proxies, taken from
+//! `HTTP_PROXY` and friends by default ([`proxy`], [`ProxyConfig`]); the
+//! proxy exchanges are sans-IO state machines too.
+//!
 //! ```
 //! use rfc6455::{Config, Connection, Event, Message, Role};
 //!
@@ -71,6 +75,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+pub mod proxy;
 pub mod rng;
 pub mod timer;
 pub mod upgrade;
@@ -98,6 +103,7 @@ pub use handshake::{
     AcceptOptions, ClientHandshake, ClientOptions, HandshakeError, Request, ServerResponse, WsUrl,
 };
 pub use message::{Message, MessageKind, Utf8Bytes};
+pub use proxy::{ProxyConfig, ProxyError};
 pub use rng::{FastRng, RandomSource};
 pub use timer::{Keepalive, Timeout, Timeouts};
 pub use upgrade::{ClientUpgrade, ServerUpgrade};

@@ -171,3 +171,82 @@ fn mio_broadcast_example_sends_each_message_to_every_other_client() {
         ws.close_and_wait(CloseCode::NORMAL, "").unwrap();
     }
 }
+
+/// The proxy variables a test sets, cleared first so the test's own
+/// environment does not leak in.
+const PROXY_VARIABLES: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// Run the client example on `url` with the proxy variables `vars`,
+/// sending one line; its output.
+fn client_with_proxy_env(url: &str, vars: &[(&str, String)]) -> Output {
+    let mut command = Command::new(example("client"));
+    command
+        .arg(url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for name in PROXY_VARIABLES {
+        command.env_remove(name);
+    }
+    command.envs(vars.iter().map(|(name, value)| (name, value)));
+    let mut client = KillOnDrop::spawn(&mut command);
+    let mut stdin = client.child().stdin.take().unwrap();
+    // A client that failed to connect has exited: the write may fail.
+    let _ = stdin.write_all(b"via proxy\n");
+    drop(stdin);
+    client.output()
+}
+
+#[test]
+fn client_example_goes_through_the_http_proxy_of_the_environment() {
+    let Some(proxy) = common::proxies::tinyproxy(&[]) else {
+        return;
+    };
+    let (url, server) = spawn_echo_server(1);
+    let output = client_with_proxy_env(&url, &[("HTTP_PROXY", proxy.url("http", ""))]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stderr: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "via proxy\n");
+    assert_eq!(join(server), vec![1]);
+    // A proxy that refuses this port shows the client really asks it.
+    let Some(strict) = common::proxies::tinyproxy(&["ConnectPort 9"]) else {
+        return;
+    };
+    let (_listener, url) = common::listen();
+    let output = client_with_proxy_env(&url, &[("http_proxy", strict.url("http", ""))]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("CONNECT refused with 403"), "{stderr}");
+}
+
+#[test]
+fn client_example_bypasses_the_proxy_for_no_proxy_hosts() {
+    let dead_proxy = format!("http://127.0.0.1:{}", common::proxies::free_port());
+    let (url, server) = spawn_echo_server(1);
+    let vars = [
+        ("HTTP_PROXY", dead_proxy.clone()),
+        ("NO_PROXY", "example.com, 127.0.0.1".to_string()),
+    ];
+    let output = client_with_proxy_env(&url, &vars);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stderr: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "via proxy\n");
+    assert_eq!(join(server), vec![1]);
+    // Without the bypass the dead proxy is used, and named.
+    let output = client_with_proxy_env(&url, &vars[..1]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("proxy {dead_proxy}: cannot connect")),
+        "{stderr}"
+    );
+}

@@ -42,7 +42,16 @@ pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
     connect_with(url, ClientOptions::default(), Config::default())
 }
 
-/// Connect with subprotocols, headers, a connect timeout and limits.
+/// Connect with subprotocols, headers, a connect timeout, limits and a
+/// proxy.
+///
+/// The connection goes through the proxy `options.proxy` selects: by
+/// default the environment's (`HTTP_PROXY` for `ws://`, `HTTPS_PROXY` for
+/// `wss://`, `ALL_PROXY`, `NO_PROXY`; see
+/// [`ProxyConfig`](crate::ProxyConfig)). Connecting to the proxy is bounded
+/// by `options.connect_timeout` (or [`HANDSHAKE_TIMEOUT`]), TLS to an
+/// `https://` proxy and its reply by [`HANDSHAKE_TIMEOUT`]; a proxy's
+/// failures are [`Error::Proxy`].
 ///
 /// `wss://` URLs need the `rustls` feature: TLS with SNI for the URL's host,
 /// the certificate verified against the Mozilla roots compiled into the
@@ -87,7 +96,6 @@ pub fn connect_with(
         #[cfg(feature = "rustls")]
         return super::tls::connect_parsed(
             &parsed,
-            url,
             super::tls::default_tls_config(),
             options,
             config,
@@ -98,8 +106,14 @@ pub fn connect_with(
             "wss:// needs the rustls feature (or a TLS stream passed to blocking::client)",
         )));
     }
-    let stream = tcp_connect(&parsed, &options)?;
-    client(MaybeTlsStream::Plain(stream), url, options, config)
+    let (route, leftover) = super::proxy::open(&parsed, &options, None)?;
+    client_after(
+        MaybeTlsStream::from(route),
+        &parsed,
+        options,
+        config,
+        &leftover,
+    )
 }
 
 /// Open the TCP connection for `url`: each address the host resolves to
@@ -143,15 +157,29 @@ pub(super) fn tcp_connect(url: &WsUrl, options: &ClientOptions) -> Result<TcpStr
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn client<S: BlockingTransport>(
-    mut stream: S,
+    stream: S,
     url: &str,
     options: ClientOptions,
     config: Config,
 ) -> Result<WebSocket<S>, Error> {
-    let parsed = WsUrl::parse(url)?;
-    let mut upgrade = ClientUpgrade::new(&parsed, options, config);
+    client_after(stream, &WsUrl::parse(url)?, options, config, &[])
+}
+
+/// The client handshake, with `early` bytes already received from the
+/// server (what a proxy passed on after its reply).
+pub(super) fn client_after<S: BlockingTransport>(
+    mut stream: S,
+    parsed: &WsUrl,
+    options: ClientOptions,
+    config: Config,
+    early: &[u8],
+) -> Result<WebSocket<S>, Error> {
+    let mut upgrade = ClientUpgrade::new(parsed, options, config);
     stream.write_all(upgrade.request())?;
     stream.flush()?;
+    if let Some((conn, response)) = upgrade.receive(early)? {
+        return Ok(WebSocket::opened(stream, conn, Opened::client(response)));
+    }
     let mut buf = [0u8; 4096];
     let mut clock = HandshakeClock::start(&stream);
     loop {
@@ -346,20 +374,20 @@ fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
 
 /// The [`HANDSHAKE_TIMEOUT`] deadline, applied by shortening the socket's
 /// read timeout as it approaches, and the caller's own timeout to put back.
-struct HandshakeClock {
+pub(super) struct HandshakeClock {
     deadline: Instant,
     caller_timeout: Option<Duration>,
 }
 
 impl HandshakeClock {
-    fn start<S: BlockingTransport>(stream: &S) -> Self {
+    pub(super) fn start<S: BlockingTransport>(stream: &S) -> Self {
         HandshakeClock {
             deadline: Instant::now() + HANDSHAKE_TIMEOUT,
             caller_timeout: stream.read_timeout().ok().flatten(),
         }
     }
 
-    fn read<S: BlockingTransport>(
+    pub(super) fn read<S: BlockingTransport>(
         &mut self,
         stream: &mut S,
         buf: &mut [u8],
@@ -383,7 +411,7 @@ impl HandshakeClock {
         }
     }
 
-    fn restore<S: BlockingTransport>(&self, stream: &mut S) {
+    pub(super) fn restore<S: BlockingTransport>(&self, stream: &mut S) {
         let _ = stream.set_read_timeout(self.caller_timeout);
     }
 

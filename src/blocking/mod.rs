@@ -22,6 +22,7 @@
 //! ```
 
 mod handshake;
+mod proxy;
 mod split;
 mod stream;
 #[cfg(feature = "rustls")]

@@ -125,8 +125,9 @@ pub trait Splittable: BlockingTransport + sealed::Sealed {}
 mod sealed {
     /// Only this crate's TCP-based streams can be split.
     pub trait Sealed {
-        /// The TCP socket and the TLS session over it, if any.
-        fn into_socket(self) -> super::SocketParts;
+        /// The TCP socket and the TLS session over it, if any; `Err` for a
+        /// stream that has more layers than one TLS session.
+        fn into_socket(self) -> Result<super::SocketParts, crate::Error>;
     }
 }
 
@@ -139,22 +140,30 @@ pub struct SocketParts {
 }
 
 impl sealed::Sealed for TcpStream {
-    fn into_socket(self) -> SocketParts {
-        SocketParts {
+    fn into_socket(self) -> Result<SocketParts, Error> {
+        Ok(SocketParts {
             sock: self,
             #[cfg(feature = "rustls")]
             tls: None,
-        }
+        })
     }
 }
 impl Splittable for TcpStream {}
 
 impl sealed::Sealed for MaybeTlsStream {
-    fn into_socket(self) -> SocketParts {
+    fn into_socket(self) -> Result<SocketParts, Error> {
         match self {
             MaybeTlsStream::Plain(sock) => sock.into_socket(),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => (*tls).into_socket(),
+            // Two TLS sessions (to an `https://` proxy, and to the server
+            // inside its tunnel) would both have to be driven under the
+            // session lock; not supported.
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInTls(_) => Err(Error::Io(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a wss:// connection through an https:// proxy cannot be split",
+            ))),
         }
     }
 }
@@ -165,12 +174,12 @@ impl<C: Into<rustls::Connection>> sealed::Sealed for rustls::StreamOwned<C, TcpS
 where
     Self: BlockingTransport,
 {
-    fn into_socket(self) -> SocketParts {
+    fn into_socket(self) -> Result<SocketParts, Error> {
         let rustls::StreamOwned { conn, sock } = self;
-        SocketParts {
+        Ok(SocketParts {
             sock,
             tls: Some(conn.into()),
-        }
+        })
     }
 }
 #[cfg(feature = "rustls")]
@@ -195,7 +204,9 @@ impl<S: Splittable> WebSocket<S> {
     /// written by the reader, or by the writer if it is mid-write.
     ///
     /// The read timeout set on the socket (or on either half) bounds the
-    /// reader's waits, as before the split.
+    /// reader's waits, as before the split. A `wss://` connection made
+    /// through an `https://` proxy (TLS inside TLS) cannot be split: that
+    /// fails with [`io::ErrorKind::Unsupported`].
     ///
     /// ```
     /// use rfc6455::{blocking, CloseCode, Message};
@@ -238,7 +249,7 @@ impl<S: Splittable> WebSocket<S> {
             scratch,
             transport_closed,
         } = self;
-        let parts = stream.into_socket();
+        let parts = stream.into_socket()?;
         let writer = parts.sock.try_clone()?;
         let shared = Arc::new(Shared {
             session: Mutex::new(Session {

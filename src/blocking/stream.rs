@@ -1,5 +1,6 @@
 //! The stream [`connect`](super::connect) returns: plain TCP for `ws://`,
-//! TLS over TCP for `wss://`.
+//! TLS over TCP for `wss://` (through a proxy too: the tunnel is a TCP
+//! stream, or TLS to an `https://` proxy).
 
 use super::BlockingTransport;
 use std::io::{self, IoSlice, Read, Write};
@@ -31,6 +32,10 @@ pub enum MaybeTlsStream {
     /// `wss://`: a TLS session over TCP, its handshake already done.
     #[cfg(feature = "rustls")]
     Rustls(Box<super::TlsClientStream>),
+    /// `wss://` through an `https://` proxy: TLS to the server inside the
+    /// tunnel, itself inside TLS to the proxy.
+    #[cfg(feature = "rustls")]
+    RustlsInTls(Box<rustls::StreamOwned<rustls::ClientConnection, super::TlsClientStream>>),
 }
 
 impl MaybeTlsStream {
@@ -40,6 +45,8 @@ impl MaybeTlsStream {
             MaybeTlsStream::Plain(tcp) => tcp,
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => &tls.sock,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInTls(tls) => &tls.sock.sock,
         }
     }
 
@@ -63,6 +70,8 @@ impl MaybeTlsStream {
             MaybeTlsStream::Plain(tcp) => tcp,
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => &mut **tls,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInTls(tls) => &mut **tls,
         }
     }
 }

@@ -5,7 +5,8 @@
 //! connects or accepts, not by the first read. Errors that rustls raises
 //! later, inside its stream's `io::Error`s, become [`Error::Tls`] too.
 
-use super::handshake::{accept_with, client, tcp_connect, Rejection};
+use super::handshake::{accept_with, client_after, Rejection};
+use super::proxy::Route;
 use super::{BlockingTransport, MaybeTlsStream, WebSocket};
 use crate::config::Config;
 use crate::error::Error;
@@ -93,10 +94,10 @@ pub fn connect_tls(
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let parsed = WsUrl::parse(url)?;
     if !parsed.secure {
-        let stream = tcp_connect(&parsed, &options)?;
-        return client(MaybeTlsStream::Plain(stream), url, options, config);
+        let (route, leftover) = super::proxy::open(&parsed, &options, Some(&tls))?;
+        return client_after(route.into(), &parsed, options, config, &leftover);
     }
-    connect_parsed(&parsed, url, tls, options, config)
+    connect_parsed(&parsed, tls, options, config)
 }
 
 /// A client TLS session for the URL's host (its SNI name and the name the
@@ -105,22 +106,53 @@ pub(crate) fn client_session(
     url: &WsUrl,
     tls: Arc<ClientConfig>,
 ) -> Result<ClientConnection, Error> {
-    let name = ServerName::try_from(url.host.clone())
+    client_session_for(&url.host, tls)
+}
+
+/// A client TLS session for `host`.
+pub(super) fn client_session_for(
+    host: &str,
+    tls: Arc<ClientConfig>,
+) -> Result<ClientConnection, Error> {
+    let name = ServerName::try_from(host.to_owned())
         .map_err(|e| Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
     Ok(ClientConnection::new(tls, name)?)
 }
 
-/// TCP, then TLS with SNI for the URL's host, then the WebSocket handshake.
+/// TCP (through the proxy the options select, if any), then TLS with SNI
+/// for the URL's host, then the WebSocket handshake.
 pub(super) fn connect_parsed(
     parsed: &WsUrl,
-    url: &str,
     tls: Arc<ClientConfig>,
     options: ClientOptions,
     config: Config,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    let session = client_session(parsed, tls)?;
-    let tcp = tcp_connect(parsed, &options)?;
-    let mut stream = StreamOwned::new(session, tcp);
+    let session = client_session(parsed, tls.clone())?;
+    let stream = match super::proxy::open(parsed, &options, Some(&tls))? {
+        (Route::Tcp(tcp), early) => {
+            MaybeTlsStream::Rustls(Box::new(tls_over(session, tcp, &early)?))
+        }
+        (Route::Tls(to_proxy), early) => {
+            MaybeTlsStream::RustlsInTls(Box::new(tls_over(session, *to_proxy, &early)?))
+        }
+    };
+    client_after(stream, parsed, options, config, &[])
+}
+
+/// TLS over `transport` with `session`, its handshake finished (so
+/// certificate errors surface here) and its ALPN choice checked. `early`:
+/// bytes the server sent before we spoke, already read (a proxy's
+/// leftovers).
+pub(super) fn tls_over<T: BlockingTransport>(
+    mut session: ClientConnection,
+    transport: T,
+    early: &[u8],
+) -> Result<StreamOwned<ClientConnection, T>, Error> {
+    if !early.is_empty() {
+        session.read_tls(&mut &early[..])?;
+        session.process_new_packets()?;
+    }
+    let mut stream = StreamOwned::new(session, transport);
     finish_tls_handshake(&mut stream)?;
     if let Some(protocol) = stream.conn.alpn_protocol() {
         if protocol != HTTP_1_1 {
@@ -131,12 +163,7 @@ pub(super) fn connect_parsed(
             ))));
         }
     }
-    client(
-        MaybeTlsStream::Rustls(Box::new(stream)),
-        url,
-        options,
-        config,
-    )
+    Ok(stream)
 }
 
 /// Accept `wss://` on a TCP connection with default WebSocket settings:
@@ -173,10 +200,11 @@ where
 }
 
 /// Run the TLS handshake to its end, so certificate errors surface here.
-fn finish_tls_handshake<C, S>(stream: &mut StreamOwned<C, TcpStream>) -> Result<(), Error>
+fn finish_tls_handshake<C, S, T>(stream: &mut StreamOwned<C, T>) -> Result<(), Error>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<S>>,
     S: SideData,
+    T: io::Read + io::Write,
 {
     while stream.conn.is_handshaking() {
         match stream.conn.complete_io(&mut stream.sock) {

@@ -6,6 +6,7 @@ use super::{
     own_headers, parse_extension_header, parse_limited, single_header, write_header,
     ExtensionOffer, HandshakeError, RejectedResponse, Status, WsUrl,
 };
+use crate::proxy::ProxyConfig;
 use crate::rng::RandomSource;
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -62,6 +63,10 @@ pub struct ClientOptions {
     /// often minutes). Expiry is an error whose
     /// [`is_timeout`](crate::Error::is_timeout) is true.
     pub connect_timeout: Option<Duration>,
+    /// The proxy the adapters' `connect` functions go through (default:
+    /// the environment's `HTTP_PROXY` and friends, see [`ProxyConfig`]).
+    /// Not used by the sans-IO handshake itself, which sees only bytes.
+    pub proxy: ProxyConfig,
 }
 
 impl Default for ClientOptions {
@@ -72,6 +77,7 @@ impl Default for ClientOptions {
             headers: Vec::new(),
             max_response_size: 16 * 1024,
             connect_timeout: None,
+            proxy: ProxyConfig::default(),
         }
     }
 }

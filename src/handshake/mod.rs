@@ -31,6 +31,7 @@ pub use extensions::{format_extension_header, parse_extension_header};
 #[cfg(feature = "std")]
 pub(crate) use server::reason_phrase;
 pub use server::{reject_response, AcceptOptions, Request, ServerOptions};
+pub(crate) use url::{parse_port, split_host_port};
 pub use url::{UrlError, WsUrl};
 
 use alloc::string::String;

@@ -185,7 +185,7 @@ fn parse_url(url: &str) -> Result<WsUrl, UrlError> {
 }
 
 /// Splits `host[:port]` or `[v6][:port]`; the host comes back unbracketed.
-fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), UrlError> {
+pub(crate) fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), UrlError> {
     if authority.is_empty() {
         return Err(UrlError::MissingHost);
     }
@@ -228,7 +228,7 @@ fn is_ipv6_literal(s: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
-fn parse_port(p: &str) -> Result<u16, UrlError> {
+pub(crate) fn parse_port(p: &str) -> Result<u16, UrlError> {
     if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
         return Err(UrlError::InvalidPort);
     }

@@ -44,6 +44,7 @@
 //!
 //! [`Connection::shrink_buffers`]: crate::Connection::shrink_buffers
 
+mod proxy;
 mod socket;
 mod timers;
 #[cfg(feature = "rustls")]

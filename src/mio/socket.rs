@@ -1,13 +1,15 @@
 //! One non-blocking WebSocket: handshake, reading, writing, deadlines.
 
+use super::proxy::Proxying;
 use super::{Decide, MioTransport, Options, SendError, SocketEvent};
 use crate::close::CloseCode;
 use crate::connection::{Connection, PreparedMessage, State};
 use crate::error::Error;
-use crate::handshake::{ClientOptions, ServerOptions, WsUrl};
+use crate::handshake::{ClientOptions, ServerOptions, Status, WsUrl};
 use crate::handshake::{Request, ServerResponse};
 use crate::message::Message;
 use crate::message::MessageKind;
+use crate::proxy::ProxyErrorKind;
 use crate::timer::{Keepalive, Timeout, TimerAction};
 use crate::upgrade::Opened;
 use crate::upgrade::{ClientUpgrade, ServerUpgrade};
@@ -43,6 +45,8 @@ enum Phase {
     /// Server: waiting for the upgrade request.
     /// (The flag: keep the request, [`Options::keep_request`].)
     Accepting(Box<(ServerUpgrade, Decide, bool)>),
+    /// Client: asking a proxy for a tunnel; the upgrade waits for it.
+    Proxy(Box<(Proxying, ClientUpgrade)>),
     /// Client: request queued, waiting for the response.
     Connecting(Box<ClientUpgrade>),
     /// The handshake is done.
@@ -151,6 +155,7 @@ impl<S: MioTransport> core::fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let phase = match &self.phase {
             Phase::Accepting(_) => "accepting",
+            Phase::Proxy(_) => "proxy",
             Phase::Connecting(_) => "connecting",
             Phase::Open(_) => "open",
             Phase::Refused => "refused",
@@ -168,6 +173,13 @@ impl WebSocket<TcpStream> {
     /// DNS for a name; pass an IP address to avoid it), opens a
     /// non-blocking TCP connection and queues the upgrade request.
     /// [`SocketEvent::Open`] reports the accepted handshake.
+    ///
+    /// Through the proxy [`ClientOptions::proxy`] selects (by default from
+    /// the environment), if any: the connection goes to the proxy, which is
+    /// asked for a tunnel first (HTTP `CONNECT` or SOCKS5; `https://`
+    /// proxies only in the blocking adapter). Its failures come from
+    /// [`poll_event`](Self::poll_event) or [`flush`](Self::flush) as
+    /// [`Error::Proxy`]; a silent proxy runs into the handshake timeout.
     pub fn connect(url: &str, client: ClientOptions, options: &Options) -> Result<Self, Error> {
         let parsed = WsUrl::parse(url)?;
         if parsed.secure {
@@ -176,14 +188,16 @@ impl WebSocket<TcpStream> {
                 "wss:// needs a TLS transport: use WebSocket::connect_tls (feature rustls)",
             )));
         }
-        let stream = tcp_connect(&parsed)?;
-        Ok(Self::with_client_upgrade(stream, &parsed, client, options))
+        let (stream, proxying) = super::proxy::open(&parsed, &client.proxy)?;
+        Ok(Self::with_client_upgrade(
+            stream, &parsed, client, options, proxying,
+        ))
     }
 }
 
-/// A non-blocking TCP connection to the URL's host and port, started.
-pub(super) fn tcp_connect(url: &WsUrl) -> io::Result<TcpStream> {
-    let addr = (url.host.as_str(), url.port)
+/// A non-blocking TCP connection to `host` and `port`, started.
+pub(super) fn tcp_connect_to(host: &str, port: u16) -> io::Result<TcpStream> {
+    let addr = (host, port)
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
@@ -222,24 +236,30 @@ impl<S: MioTransport> WebSocket<S> {
         options: &Options,
     ) -> Result<Self, Error> {
         let parsed = WsUrl::parse(url)?;
-        Ok(Self::with_client_upgrade(stream, &parsed, client, options))
+        Ok(Self::with_client_upgrade(
+            stream, &parsed, client, options, None,
+        ))
     }
 
+    /// The client side: the upgrade request queued, or held back until
+    /// the proxy's tunnel is up.
     pub(super) fn with_client_upgrade(
         stream: S,
         url: &WsUrl,
         client: ClientOptions,
         options: &Options,
+        proxying: Option<Proxying>,
     ) -> Self {
         let connect_timeout = client.connect_timeout;
         let upgrade = ClientUpgrade::new(url, client, options.config.clone());
-        let request = upgrade.request().to_vec();
-        let mut ws = Self::new(
-            stream,
-            Phase::Connecting(Box::new(upgrade)),
-            request,
-            options,
-        );
+        let (phase, prelude) = match proxying {
+            Some(proxying) => (Phase::Proxy(Box::new((proxying, upgrade))), Vec::new()),
+            None => {
+                let request = upgrade.request().to_vec();
+                (Phase::Connecting(Box::new(upgrade)), request)
+            }
+        };
+        let mut ws = Self::new(stream, phase, prelude, options);
         ws.connect_deadline = connect_timeout.map(|limit| Instant::now() + limit);
         ws
     }
@@ -336,9 +356,13 @@ impl<S: MioTransport> WebSocket<S> {
         self.prelude.len() + frames
     }
 
-    /// Output is waiting for the socket: ours, or the transport's own.
+    /// Output is waiting for the socket: ours, or the transport's own
+    /// (which waits while a proxy's tunnel is negotiated beneath it).
     fn wants_write(&self) -> bool {
-        self.pending_output() > 0 || self.stream.wants_write()
+        match &self.phase {
+            Phase::Proxy(proxy) => !proxy.0.tunnel.output().is_empty(),
+            _ => self.pending_output() > 0 || self.stream.wants_write(),
+        }
     }
 
     /// Whether [`send`](Self::send) would currently refuse with
@@ -427,6 +451,7 @@ impl<S: MioTransport> WebSocket<S> {
         }
         let result = match self.phase {
             Phase::Accepting(_) => self.poll_accepting(),
+            Phase::Proxy(_) => self.poll_proxy(),
             Phase::Connecting(_) => self.poll_connecting(),
             Phase::Open(_) => self.poll_open(),
             Phase::Refused => Ok(None),
@@ -489,23 +514,84 @@ impl<S: MioTransport> WebSocket<S> {
         Ok(None)
     }
 
+    /// Read the proxy's replies beneath the transport's own protocol;
+    /// once the tunnel is up, queue the upgrade request and go on as a
+    /// client that just connected.
+    fn poll_proxy(&mut self) -> Result<Option<SocketEvent>, Error> {
+        let mut buf = [0u8; HANDSHAKE_CHUNK];
+        loop {
+            let Phase::Proxy(proxy) = &mut self.phase else {
+                return Ok(None);
+            };
+            let proxying = &mut proxy.0;
+            if !self.readable {
+                return Ok(None);
+            }
+            let n = match read_beneath(&mut self.stream, &mut buf) {
+                Ok(Some(0)) => {
+                    self.eof = true;
+                    return Err(proxying.error(ProxyErrorKind::Closed));
+                }
+                Ok(Some(n)) => n,
+                Ok(None) => {
+                    self.readable = false;
+                    return Ok(None);
+                }
+                Err(e) => return Err(proxying.error(ProxyErrorKind::Io(e))),
+            };
+            let leftover = match proxying.tunnel.receive(&buf[..n]) {
+                Ok(Status::Partial) => continue,
+                Ok(Status::Complete(leftover)) => leftover,
+                Err(kind) => return Err(proxying.error(kind)),
+            };
+            let Phase::Proxy(proxy) = core::mem::replace(&mut self.phase, Phase::Refused) else {
+                return Ok(None);
+            };
+            let (proxying, upgrade) = *proxy;
+            // Bytes after the proxy's reply are the server's: TLS records
+            // go to the transport, the rest to the handshake.
+            let early = self
+                .stream
+                .receive_beneath(leftover)
+                .map_err(|e| proxying.error(ProxyErrorKind::Io(e)))?;
+            self.prelude = upgrade.request().to_vec();
+            self.phase = Phase::Connecting(Box::new(upgrade));
+            if !early.is_empty() {
+                if let Some(event) = self.receive_response(&early)? {
+                    return Ok(Some(event));
+                }
+            }
+            return self.poll_connecting();
+        }
+    }
+
+    /// Hand response bytes to the client's upgrade.
+    fn receive_response(&mut self, data: &[u8]) -> Result<Option<SocketEvent>, Error> {
+        let Phase::Connecting(upgrade) = &mut self.phase else {
+            return Ok(None);
+        };
+        match upgrade.receive(data) {
+            Ok(None) => Ok(None),
+            Ok(Some((conn, response))) => {
+                self.opened = Some(Box::new(Opened::client(response)));
+                self.open(conn);
+                Ok(Some(SocketEvent::Open))
+            }
+            Err(error) => {
+                self.phase = Phase::Refused;
+                Err(error)
+            }
+        }
+    }
+
     fn poll_connecting(&mut self) -> Result<Option<SocketEvent>, Error> {
         let mut buf = [0u8; HANDSHAKE_CHUNK];
         while let Some(n) = self.read_handshake(&mut buf)? {
-            let Phase::Connecting(upgrade) = &mut self.phase else {
+            if let Some(event) = self.receive_response(&buf[..n])? {
+                return Ok(Some(event));
+            }
+            if !matches!(self.phase, Phase::Connecting(_)) {
                 return Ok(None);
-            };
-            match upgrade.receive(&buf[..n]) {
-                Ok(None) => continue,
-                Ok(Some((conn, response))) => {
-                    self.opened = Some(Box::new(Opened::client(response)));
-                    self.open(conn);
-                    return Ok(Some(SocketEvent::Open));
-                }
-                Err(error) => {
-                    self.phase = Phase::Refused;
-                    return Err(error);
-                }
             }
         }
         Ok(None)
@@ -770,8 +856,11 @@ impl<S: MioTransport> WebSocket<S> {
         let mut result = Ok(());
         if !self.finished && self.wants_write() {
             if let Err(e) = self.write_out() {
+                result = Err(match &self.phase {
+                    Phase::Proxy(proxy) => proxy.0.error(ProxyErrorKind::Io(e)),
+                    _ => Error::from(e),
+                });
                 self.close_transport();
-                result = Err(Error::from(e));
             }
         }
         self.settle();
@@ -789,6 +878,17 @@ impl<S: MioTransport> WebSocket<S> {
 
     /// Write until everything is out or the transport would block.
     fn write_out(&mut self) -> io::Result<()> {
+        if let Phase::Proxy(proxy) = &mut self.phase {
+            // Beneath the transport: TLS starts inside the tunnel.
+            let tunnel = &mut proxy.0.tunnel;
+            while !tunnel.output().is_empty() {
+                match write_beneath(&mut self.stream, tunnel.output())? {
+                    Some(n) => tunnel.advance_output(n),
+                    None => return Ok(()),
+                }
+            }
+            return Ok(());
+        }
         while !self.prelude.is_empty() {
             match write_some(|| self.stream.write(&self.prelude))? {
                 Some(n) => drop(self.prelude.drain(..n)),
@@ -837,7 +937,7 @@ impl<S: MioTransport> WebSocket<S> {
                 self.timer.closing(Instant::now());
                 (self.prelude.is_empty() && !self.stream.wants_write()) || self.eof
             }
-            Phase::Accepting(_) | Phase::Connecting(_) => self.eof,
+            Phase::Accepting(_) | Phase::Proxy(_) | Phase::Connecting(_) => self.eof,
         };
         if close_now {
             self.close_transport();
@@ -874,7 +974,7 @@ fn refusal(error: &Error) -> fn(Message) -> SendError {
 /// rustls reports through its stream's I/O errors).
 fn is_transport_error(e: &Error) -> bool {
     match e {
-        Error::Io(_) => true,
+        Error::Io(_) | Error::Proxy(_) => true,
         #[cfg(feature = "rustls")]
         Error::Tls(_) => true,
         _ => false,
@@ -891,6 +991,24 @@ fn read_some<R: Read>(stream: &mut R, buf: &mut [u8]) -> io::Result<Option<usize
             Err(e) => return Err(e),
         }
     }
+}
+
+/// One read beneath the transport's own protocol: `Some(n)` (0 at EOF),
+/// `None` on `WouldBlock`.
+fn read_beneath<S: MioTransport>(stream: &mut S, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    loop {
+        match stream.read_beneath(buf) {
+            Ok(n) => return Ok(Some(n)),
+            Err(e) if is_would_block(&e) => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One write beneath the transport's own protocol.
+fn write_beneath<S: MioTransport>(stream: &mut S, data: &[u8]) -> io::Result<Option<usize>> {
+    write_some(|| stream.write_beneath(data))
 }
 
 /// One write (retried when interrupted): `Some(n)` bytes taken, `None` on

@@ -228,6 +228,26 @@ where
     fn is_connected(&self) -> bool {
         self.sock.peer_addr().is_ok()
     }
+
+    /// The socket: a proxy's tunnel comes before TLS.
+    fn read_beneath(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.sock.read(buf)
+    }
+
+    fn write_beneath(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.sock.write(data)
+    }
+
+    /// Bytes after a proxy's reply are the server's TLS records.
+    fn receive_beneath(&mut self, data: Vec<u8>) -> io::Result<Vec<u8>> {
+        if !data.is_empty() {
+            self.conn.read_tls(&mut data.as_slice())?;
+            self.conn
+                .process_new_packets()
+                .map_err(|tls| io::Error::new(io::ErrorKind::InvalidData, tls))?;
+        }
+        Ok(Vec::new())
+    }
 }
 
 impl WebSocket<TlsClientStream> {
@@ -237,7 +257,8 @@ impl WebSocket<TlsClientStream> {
     /// [`blocking::default_tls_config`](crate::blocking::default_tls_config)
     /// for the bundled roots), and queues the upgrade request, which rustls
     /// sends once its handshake is done. Certificate errors come from
-    /// [`poll_event`](Self::poll_event) as [`Error::Tls`].
+    /// [`poll_event`](Self::poll_event) as [`Error::Tls`]. Through a proxy
+    /// as [`WebSocket::connect`] describes, TLS inside the tunnel.
     pub fn connect_tls(
         url: &str,
         tls: Arc<ClientConfig>,
@@ -246,9 +267,11 @@ impl WebSocket<TlsClientStream> {
     ) -> Result<Self, Error> {
         let parsed = WsUrl::parse(url)?;
         let session = crate::blocking::client_session(&parsed, tls)?;
-        let sock = super::socket::tcp_connect(&parsed)?;
+        let (sock, proxying) = super::proxy::open(&parsed, &client.proxy)?;
         let stream = TlsStream::new(session, sock);
-        Ok(Self::with_client_upgrade(stream, &parsed, client, options))
+        Ok(Self::with_client_upgrade(
+            stream, &parsed, client, options, proxying,
+        ))
     }
 }
 

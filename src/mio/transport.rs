@@ -50,6 +50,27 @@ pub trait MioTransport: Read + Write + ::mio::event::Source {
     fn is_connected(&self) -> bool {
         true
     }
+
+    /// Read from the stream beneath the transport's own protocol: a proxy's
+    /// tunnel is negotiated there before that protocol (TLS) starts. The
+    /// default reads the transport itself, right for plain sockets.
+    fn read_beneath(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read(buf)
+    }
+
+    /// Write to the stream beneath the transport's own protocol (see
+    /// [`read_beneath`](Self::read_beneath)).
+    fn write_beneath(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.write(data)
+    }
+
+    /// Bytes read beneath the protocol past the end of a proxy's reply:
+    /// the server's first bytes. The transport keeps what is its own (TLS
+    /// records) and returns the rest, for the WebSocket handshake. The
+    /// default keeps nothing.
+    fn receive_beneath(&mut self, data: Vec<u8>) -> io::Result<Vec<u8>> {
+        Ok(data)
+    }
 }
 
 impl MioTransport for ::mio::net::TcpStream {

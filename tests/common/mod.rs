@@ -12,6 +12,7 @@
 pub mod certs;
 #[cfg(feature = "mio")]
 pub mod mio_loop;
+pub mod proxies;
 
 use rfc6455::blocking::{self, BlockingTransport, MaybeTlsStream, Rejection, WebSocket};
 use rfc6455::{

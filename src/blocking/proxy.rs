@@ -1,0 +1,166 @@
+//! Blocking connections through a proxy: TCP (or TLS, for an `https://`
+//! proxy) to the proxy, then the sans-IO [`Tunnel`] exchange driven over
+//! it, within [`HANDSHAKE_TIMEOUT`].
+
+use super::handshake::{HandshakeClock, HANDSHAKE_TIMEOUT};
+use super::{BlockingTransport, MaybeTlsStream};
+use crate::error::Error;
+use crate::handshake::{ClientOptions, Status, WsUrl};
+use crate::proxy::{ProxyError, ProxyErrorKind, ProxyScheme, ProxyUrl, Tunnel};
+use std::io;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// The TLS configuration an `https://` proxy is verified with: the one the
+/// WebSocket connection uses.
+#[cfg(feature = "rustls")]
+pub(super) type ProxyTls<'a> = Option<&'a std::sync::Arc<rustls::ClientConfig>>;
+#[cfg(not(feature = "rustls"))]
+pub(super) type ProxyTls<'a> = Option<&'a ()>;
+
+/// A byte stream to the server, before any TLS of the server's own.
+pub(super) enum Route {
+    /// TCP: to the server, or a tunnel through an HTTP or SOCKS5 proxy.
+    Tcp(TcpStream),
+    /// A tunnel inside TLS to an `https://` proxy.
+    #[cfg(feature = "rustls")]
+    Tls(Box<super::TlsClientStream>),
+}
+
+impl From<Route> for MaybeTlsStream {
+    fn from(route: Route) -> Self {
+        match route {
+            Route::Tcp(tcp) => MaybeTlsStream::Plain(tcp),
+            #[cfg(feature = "rustls")]
+            Route::Tls(tls) => MaybeTlsStream::Rustls(tls),
+        }
+    }
+}
+
+/// The route to the server for `url`, direct or through the proxy `proxy`
+/// selects, and the bytes the proxy sent after its reply, which are the
+/// server's.
+pub(super) fn open(
+    url: &WsUrl,
+    options: &ClientOptions,
+    tls: ProxyTls<'_>,
+) -> Result<(Route, Vec<u8>), Error> {
+    let Some(proxy) = options.proxy.proxy_for(url)? else {
+        let stream = super::handshake::tcp_connect(url, options)?;
+        return Ok((Route::Tcp(stream), Vec::new()));
+    };
+    let fail = |kind| Error::from(ProxyError::new(proxy.to_string(), kind));
+    let mut tunnel = Tunnel::for_url(&proxy, url).map_err(fail)?;
+    let limit = options.connect_timeout.unwrap_or(HANDSHAKE_TIMEOUT);
+    let mut stream = connect_to_proxy(&proxy, limit, tls).map_err(fail)?;
+    let leftover = match &mut stream {
+        Route::Tcp(tcp) => exchange(tcp, &mut tunnel),
+        #[cfg(feature = "rustls")]
+        Route::Tls(tls) => exchange(&mut **tls, &mut tunnel),
+    }
+    .map_err(fail)?;
+    Ok((stream, leftover))
+}
+
+/// TCP to the proxy within `limit` per address, then TLS
+/// for an `https://` proxy.
+fn connect_to_proxy(
+    proxy: &ProxyUrl,
+    limit: Duration,
+    tls: ProxyTls<'_>,
+) -> Result<Route, ProxyErrorKind> {
+    let addrs = (proxy.host.as_str(), proxy.port)
+        .to_socket_addrs()
+        .map_err(ProxyErrorKind::Io)?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the proxy's host has no address");
+    let mut connected = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, limit) {
+            Ok(tcp) => {
+                connected = Some(tcp);
+                break;
+            }
+            Err(e) => last = e,
+        }
+    }
+    let tcp = match connected {
+        Some(tcp) => tcp,
+        None if last.kind() == io::ErrorKind::TimedOut => return Err(ProxyErrorKind::Timeout),
+        None => return Err(ProxyErrorKind::Io(last)),
+    };
+    // Frames are written whole; waiting to coalesce them only adds latency.
+    tcp.set_nodelay(true).map_err(ProxyErrorKind::Io)?;
+    match proxy.scheme {
+        ProxyScheme::Https => https(proxy, tcp, tls),
+        _ => Ok(Route::Tcp(tcp)),
+    }
+}
+
+#[cfg(feature = "rustls")]
+fn https(proxy: &ProxyUrl, tcp: TcpStream, tls: ProxyTls<'_>) -> Result<Route, ProxyErrorKind> {
+    let config = tls.cloned().unwrap_or_else(super::default_tls_config);
+    let session = super::tls::client_session_for(&proxy.host, config).map_err(kind_of)?;
+    // A proxy that accepts TCP and stays silent must not hold the TLS
+    // handshake forever.
+    tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT))
+        .map_err(ProxyErrorKind::Io)?;
+    let stream = super::tls::tls_over(session, tcp, &[]).map_err(kind_of)?;
+    stream
+        .sock
+        .set_read_timeout(None)
+        .map_err(ProxyErrorKind::Io)?;
+    Ok(Route::Tls(Box::new(stream)))
+}
+
+#[cfg(not(feature = "rustls"))]
+fn https(_proxy: &ProxyUrl, _tcp: TcpStream, _tls: ProxyTls<'_>) -> Result<Route, ProxyErrorKind> {
+    Err(ProxyErrorKind::UnsupportedScheme("https".into()))
+}
+
+/// Sends the tunnel's requests and feeds it the proxy's replies until the
+/// tunnel is up, within [`HANDSHAKE_TIMEOUT`].
+fn exchange<S: BlockingTransport>(
+    stream: &mut S,
+    tunnel: &mut Tunnel,
+) -> Result<Vec<u8>, ProxyErrorKind> {
+    let mut clock = HandshakeClock::start(stream);
+    let mut buf = [0u8; 1024];
+    loop {
+        if !tunnel.output().is_empty() {
+            stream
+                .write_all(tunnel.output())
+                .map_err(|e| kind_of(e.into()))?;
+            let n = tunnel.output().len();
+            tunnel.advance_output(n);
+            stream.flush().map_err(|e| kind_of(e.into()))?;
+        }
+        let n = clock.read(stream, &mut buf).map_err(kind_of)?;
+        if n == 0 {
+            return Err(ProxyErrorKind::Closed);
+        }
+        if let Status::Complete(leftover) = tunnel.receive(&buf[..n])? {
+            clock.restore(stream);
+            return Ok(leftover);
+        }
+    }
+}
+
+/// A transport failure while talking to the proxy, as a proxy error.
+fn kind_of(error: Error) -> ProxyErrorKind {
+    match error {
+        Error::Timeout(_) => ProxyErrorKind::Timeout,
+        Error::Io(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) =>
+        {
+            ProxyErrorKind::Timeout
+        }
+        Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => ProxyErrorKind::Closed,
+        Error::Io(e) => ProxyErrorKind::Io(e),
+        #[cfg(feature = "rustls")]
+        Error::Tls(e) => ProxyErrorKind::Tls(e),
+        other => ProxyErrorKind::Io(io::Error::other(other.to_string())),
+    }
+}
