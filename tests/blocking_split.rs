@@ -125,17 +125,17 @@ mod tls {
         (url, server)
     }
 
+    /// A `wss://` client that trusts `ca`.
+    fn tls_client(ca: &Ca, url: &str) -> WebSocket<blocking::MaybeTlsStream> {
+        let options = Default::default();
+        blocking::connect_tls(url, ca.client_config(), options, Default::default()).unwrap()
+    }
+
     #[test]
     fn client_halves_over_tls() {
         let ca = Ca::new("split test CA");
         let (url, server) = tls_server(&ca, peer_side);
-        let ws = blocking::connect_tls(
-            &url,
-            ca.client_config(),
-            Default::default(),
-            Default::default(),
-        )
-        .unwrap();
+        let ws = tls_client(&ca, &url);
         assert!(ws.get_ref().is_tls());
         let (reader, writer) = ws.split().unwrap();
         assert_on_time(split_side(reader, writer));
@@ -149,13 +149,7 @@ mod tls {
             let (reader, writer) = ws.split().unwrap();
             split_side(reader, writer)
         });
-        let ws = blocking::connect_tls(
-            &url,
-            ca.client_config(),
-            Default::default(),
-            Default::default(),
-        )
-        .unwrap();
+        let ws = tls_client(&ca, &url);
         peer_side(ws).unwrap();
         assert_on_time(server.join().unwrap());
     }
@@ -164,13 +158,7 @@ mod tls {
     fn large_messages_through_tls_halves() {
         let ca = Ca::new("split test CA");
         let (url, server) = tls_server(&ca, |mut ws| common::echo(&mut ws));
-        let ws = blocking::connect_tls(
-            &url,
-            ca.client_config(),
-            Default::default(),
-            Default::default(),
-        )
-        .unwrap();
+        let ws = tls_client(&ca, &url);
         let (mut reader, mut writer) = ws.split().unwrap();
         big_messages(&mut reader, &mut writer);
         assert_eq!(server.join().unwrap().unwrap(), 2);
