@@ -52,9 +52,8 @@ use std::time::Duration;
 /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 /// # let url = format!("ws://{}/", listener.local_addr()?);
 /// # std::thread::spawn(move || { let _ws = blocking::accept(listener.accept().unwrap().0); std::thread::sleep(Duration::from_secs(1)); });
-/// let (reader, _writer) = blocking::connect(&url)?.split()?;
+/// let (mut reader, _writer) = blocking::connect(&url)?.split()?;
 /// reader.set_read_timeout(Some(Duration::from_millis(20)))?;
-/// let mut reader = reader;
 /// assert!(reader.read().unwrap_err().is_timeout()); // and the reader carries on
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
