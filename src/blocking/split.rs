@@ -20,9 +20,15 @@
 //! The reader reads raw bytes (TLS records or WebSocket frames) from its
 //! own handle with no lock, then takes the session lock to hand them in and
 //! decode events. Its automatic replies (pongs, the close reply, TLS alerts)
-//! are written by the reader itself, or, if the writer is in the middle of
-//! a write, by the writer, which checks for more output each time it lets
-//! go of the output lock. Nothing waits for the other half to be called.
+//! it writes itself only while the writer has nothing in flight; otherwise
+//! the writer sends them right after its message, checking for more output
+//! each time it lets go of the output lock. So the reader never writes the
+//! writer's messages (which could block it for as long as the peer does not
+//! read), and a reply never waits for the writer's next call.
+//!
+//! A message is encoded (masked, compressed, encrypted) under the session
+//! lock, so the reader waits for as long as that takes; the writing, which
+//! can take as long as the peer pleases, happens outside it.
 
 use super::{BlockingTransport, MaybeTlsStream, WebSocket, CLOSE_WAIT, READ_CHUNK};
 use crate::close::CloseCode;
@@ -46,9 +52,8 @@ use std::time::Duration;
 /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 /// # let url = format!("ws://{}/", listener.local_addr()?);
 /// # std::thread::spawn(move || { let _ws = blocking::accept(listener.accept().unwrap().0); std::thread::sleep(Duration::from_secs(1)); });
-/// let (reader, _writer) = blocking::connect(&url)?.split()?;
+/// let (mut reader, _writer) = blocking::connect(&url)?.split()?;
 /// reader.set_read_timeout(Some(Duration::from_millis(20)))?;
-/// let mut reader = reader;
 /// assert!(reader.read().unwrap_err().is_timeout()); // and the reader carries on
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -98,6 +103,11 @@ struct Shared {
 /// The protocol state, and the TLS session if there is one.
 struct Session {
     conn: Connection,
+    /// The writer queued output and has not finished writing it: the
+    /// reader leaves pending output alone (it would otherwise block writing
+    /// the writer's message), and the writer sends the reader's replies
+    /// after it.
+    writer_busy: bool,
     #[cfg(feature = "rustls")]
     tls: Option<rustls::Connection>,
 }
@@ -200,8 +210,9 @@ impl<S: Splittable> WebSocket<S> {
     /// only for work in memory: the reader reads raw bytes with no lock,
     /// then decrypts and decodes them under it; a writer encodes and
     /// encrypts under it, lets go, and writes under a second lock that
-    /// keeps frames whole and in order. The reader's automatic replies are
-    /// written by the reader, or by the writer if it is mid-write.
+    /// keeps frames whole and in order. The reader writes its automatic
+    /// replies itself while the writer is idle; while a message of the
+    /// writer's is in flight, the writer sends them right after it.
     ///
     /// The read timeout set on the socket (or on either half) bounds the
     /// reader's waits, as before the split. A `wss://` connection made
@@ -254,6 +265,7 @@ impl<S: Splittable> WebSocket<S> {
         let shared = Arc::new(Shared {
             session: Mutex::new(Session {
                 conn,
+                writer_busy: false,
                 #[cfg(feature = "rustls")]
                 tls: parts.tls,
             }),
@@ -271,6 +283,19 @@ impl<S: Splittable> WebSocket<S> {
         };
         Ok((reader, WriteHalf { shared }))
     }
+}
+
+/// Who flushes, which decides whether it may wait and what it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flusher {
+    /// The read half, for its automatic replies: never waits for the
+    /// output lock, and never writes a message the writer queued (which
+    /// could block it for as long as the peer does not read).
+    Reader,
+    /// The write half: waits its turn and writes everything pending.
+    Writer,
+    /// Either half closing the transport: everything pending goes first.
+    Closer,
 }
 
 /// Lock, carrying on after a panic in another thread: every critical
@@ -359,23 +384,39 @@ impl Shared {
         lock(&self.session)
     }
 
-    /// Write pending output. With `wait` false, return at once if another
-    /// thread holds the output lock: it writes what is pending before it
-    /// lets go (see the loop below), so nothing is left behind.
-    fn flush(&self, wait: bool) -> Result<(), Error> {
+    /// Write pending output, as `by` may (see [`Flusher`]).
+    fn flush(&self, by: Flusher) -> Result<(), Error> {
+        let result = self.flush_as(by);
+        if by == Flusher::Writer && result.is_err() {
+            // A failed write ends the writer's turn: the reader writes its
+            // own replies again (after what the failed write left).
+            self.session().writer_busy = false;
+        }
+        result
+    }
+
+    fn flush_as(&self, by: Flusher) -> Result<(), Error> {
         loop {
-            let mut out = if wait {
-                lock(&self.out)
-            } else {
+            let mut out = if by == Flusher::Reader {
                 match self.out.try_lock() {
                     Ok(out) => out,
                     Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                    // The holder writes what is pending before it stops
+                    // (the check after `drop(out)` below).
                     Err(TryLockError::WouldBlock) => return Ok(()),
                 }
+            } else {
+                lock(&self.out)
             };
             loop {
                 if out.unsent.is_empty() {
-                    out.unsent = self.session().take_wire()?;
+                    let mut session = self.session();
+                    if by == Flusher::Reader && session.writer_busy {
+                        // A message the writer queued is pending: the
+                        // writer sends it, and the reader's replies after it.
+                        break;
+                    }
+                    out.unsent = session.take_wire()?;
                     if out.unsent.is_empty() {
                         break;
                     }
@@ -386,7 +427,12 @@ impl Shared {
             drop(out);
             // Output queued while we held the lock, by a thread that then
             // found it taken, is ours to write.
-            if !self.session().wants_write() {
+            let mut session = self.session();
+            let reserved = by == Flusher::Reader && session.writer_busy;
+            if !session.wants_write() || reserved {
+                if by == Flusher::Writer {
+                    session.writer_busy = false;
+                }
                 return Ok(());
             }
         }
@@ -399,7 +445,7 @@ impl Shared {
         if let Some(tls) = &mut self.session().tls {
             tls.send_close_notify();
         }
-        let _ = self.flush(true);
+        let _ = self.flush(Flusher::Closer);
         // Already closed by the peer, or failing: either way it is over.
         let _ = lock(&self.out).sock.shutdown(Shutdown::Both);
     }
@@ -421,8 +467,11 @@ impl Shared {
                 }
                 other => other?,
             }
+            // Marked in the same critical section as the queueing, so the
+            // reader never takes this message to write it.
+            session.writer_busy = true;
         }
-        self.flush(true)
+        self.flush(Flusher::Writer)
     }
 }
 
@@ -502,7 +551,7 @@ impl ReadHalf {
                     match event {
                         // The pong (or TLS records) out now, unless the
                         // writer is writing: then it sends them.
-                        Event::Ping(_) => self.shared.flush(false)?,
+                        Event::Ping(_) => self.shared.flush(Flusher::Reader)?,
                         Event::Close(_) => self.finish_close()?,
                         _ => {}
                     }
@@ -559,7 +608,7 @@ impl ReadHalf {
         }
         if wants_write {
             // TLS may answer on its own (key updates, alerts).
-            self.shared.flush(false)?;
+            self.shared.flush(Flusher::Reader)?;
         }
         Ok(())
     }
@@ -571,7 +620,7 @@ impl ReadHalf {
         if self.done {
             return Ok(());
         }
-        let _ = self.shared.flush(true);
+        let _ = self.shared.flush(Flusher::Closer);
         let (role, state) = {
             let session = self.shared.session();
             (session.conn.role(), session.conn.state())
@@ -634,7 +683,8 @@ impl WriteHalf {
 
     /// Write output still queued (after a write that timed out).
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.shared.flush(true)
+        self.shared.session().writer_busy = true;
+        self.shared.flush(Flusher::Writer)
     }
 
     /// Start the close handshake. The [`ReadHalf`] receives the peer's
