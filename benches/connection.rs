@@ -7,16 +7,19 @@
 //!
 //! Read: a server connection is fed a client's masked frames from memory,
 //! one read of 4 KiB or 64 KiB at a time written straight into
-//! `read_buf`, and polled until each read is used up. Write: `send_binary`
-//! serializes into the output buffer (a client also masks), drained every
-//! 64 KiB as a socket would.
+//! `read_buf`, and polled until each read is used up. Write: `send` of a
+//! `Message` holding `Bytes` queues each frame (a server shares a large
+//! payload, a client copies and masks it), drained every 64 KiB as a
+//! socket would. Broadcast: one message to 1,000 server connections, sent
+//! with `send_binary` (a copy per connection), `send` (the message's
+//! `Bytes` shared) and `send_prepared` (framed once, shared).
 
 mod common;
 
 use common::{client_wire, payload, Workload, READ_SIZES, WORKLOADS};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rfc6455::deflate::DeflateParams;
-use rfc6455::{Config, Connection, Event, FastRng, Message, Role};
+use rfc6455::{Config, Connection, Event, FastRng, Message, PreparedMessage, Role};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -73,25 +76,33 @@ fn read(c: &mut Criterion) {
 
 /// Send `w` from a fresh connection, handing the output to a "socket" every
 /// 64 KiB; returns the bytes written.
-fn write_all(w: &Workload, data: &[u8], role: Role) -> usize {
+fn write_all(w: &Workload, data: &bytes::Bytes, role: Role) -> usize {
     let mut conn = Connection::with_rng(role, config(), Box::new(FastRng::from_seed(3)));
     let mut written = 0;
     for _ in 0..w.count {
-        conn.send_binary(data).expect("send");
-        let pending = conn.pending_output().len();
-        if pending >= 64 << 10 {
-            black_box(conn.pending_output());
-            conn.advance_output(pending);
-            written += pending;
+        conn.send(Message::Binary(data.clone())).expect("send");
+        if conn.output_len() >= 64 << 10 {
+            written += drain(&mut conn);
         }
     }
-    written + conn.pending_output().len()
+    written + drain(&mut conn)
+}
+
+/// Hand every pending chunk to a black box, as a socket that takes
+/// everything would; returns the bytes.
+fn drain(conn: &mut Connection) -> usize {
+    let pending = conn.output_len();
+    for chunk in conn.output_chunks() {
+        black_box(chunk);
+    }
+    conn.advance_output(pending);
+    pending
 }
 
 fn write(c: &mut Criterion) {
     let mut group = c.benchmark_group("write");
     for w in WORKLOADS {
-        let data = payload(w.size);
+        let data = bytes::Bytes::from(payload(w.size));
         group.throughput(throughput(&w));
         for (role, name) in [(Role::Server, "server"), (Role::Client, "client_masked")] {
             group.bench_function(BenchmarkId::new(w.name, name), |b| {
@@ -137,6 +148,50 @@ fn deflate_pair(level: u32) -> (Connection, Connection) {
     (client, server)
 }
 
+/// Connections a broadcast fans out to.
+const FAN_OUT: usize = 1000;
+
+/// One message to [`FAN_OUT`] server connections, each drained after the
+/// send as an event loop writes each socket.
+fn broadcast(c: &mut Criterion) {
+    let mut group = c.benchmark_group("broadcast");
+    let mut conns: Vec<Connection> = (0..FAN_OUT)
+        .map(|_| Connection::new(Role::Server, Config::default()))
+        .collect();
+    for size in [16 << 10, 1 << 20] {
+        let data = bytes::Bytes::from(payload(size));
+        let message = Message::Binary(data.clone());
+        let prepared = PreparedMessage::new(message.clone());
+        let name = format!("{} KiB x {FAN_OUT}", size >> 10);
+        group.throughput(Throughput::Elements(FAN_OUT as u64));
+        group.bench_function(BenchmarkId::new("send_binary", &name), |b| {
+            b.iter(|| {
+                for conn in &mut conns {
+                    conn.send_binary(&data).expect("send");
+                    drain(conn);
+                }
+            })
+        });
+        group.bench_function(BenchmarkId::new("send", &name), |b| {
+            b.iter(|| {
+                for conn in &mut conns {
+                    conn.send(message.clone()).expect("send");
+                    drain(conn);
+                }
+            })
+        });
+        group.bench_function(BenchmarkId::new("send_prepared", &name), |b| {
+            b.iter(|| {
+                for conn in &mut conns {
+                    conn.send_prepared(&prepared).expect("send");
+                    drain(conn);
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
 /// permessage-deflate: compressing 1,000 messages on send, and inflating
 /// them on receive, with the context kept between messages (the default).
 fn deflate(c: &mut Criterion) {
@@ -150,9 +205,7 @@ fn deflate(c: &mut Criterion) {
                 let (mut client, _) = deflate_pair(level);
                 for m in &messages {
                     client.send_text(m).expect("send");
-                    let n = client.pending_output().len();
-                    black_box(client.pending_output());
-                    client.advance_output(n);
+                    black_box(client.take_output());
                 }
             })
         });
@@ -184,6 +237,6 @@ fn deflate(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = quick();
-    targets = read, write, deflate
+    targets = read, write, broadcast, deflate
 }
 criterion_main!(benches);

@@ -56,7 +56,7 @@ fn run_case(url: &str) -> Result<(), Error> {
 }
 
 /// Read until the server's close (the info endpoints send at most a message).
-fn drain<S: blocking::Transport>(ws: &mut blocking::WebSocket<S>) -> Result<(), Error> {
+fn drain<S: blocking::BlockingTransport>(ws: &mut blocking::WebSocket<S>) -> Result<(), Error> {
     loop {
         match ws.read() {
             Ok(Message::Text(_)) | Ok(Message::Binary(_)) => continue,

@@ -20,7 +20,6 @@ fn main() -> std::io::Result<()> {
     );
     for stream in listener.incoming().flatten() {
         std::thread::spawn(move || {
-            let _ = stream.set_nodelay(true);
             let config = Config::default().with_max_size(16 << 20);
             let Ok(mut ws) = blocking::accept_with(stream, config, |_| Ok(Default::default()))
             else {

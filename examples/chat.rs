@@ -206,18 +206,11 @@ fn chat(
                 ws.close(CloseCode::UNSUPPORTED_DATA, "text only")?;
                 return Ok(());
             }
-            Err(Error::Io(e)) if is_timeout(&e) => continue,
+            Err(e) if e.is_timeout() => continue,
             Err(Error::Closed { .. }) => return Ok(()),
             Err(e) => return Err(e),
         }
     }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// A member: its name and the queue its connection thread drains.

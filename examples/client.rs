@@ -17,16 +17,16 @@
 //! ```
 //! (`ALL_PROXY` for either scheme, `NO_PROXY` for hosts to reach directly.)
 
-use rfc6455::blocking::{self, MaybeTlsStream, WebSocket};
-use rfc6455::{CloseCode, Error, Message};
+use rfc6455::blocking::{self, MaybeTlsStream, ReadHalf, WebSocket, WriteHalf};
+use rfc6455::{CloseCode, ClosedBy, Error, Message};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-enum Input {
-    Line(String),
-    End,
-}
+/// How long the server may take to answer our close.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,77 +42,71 @@ fn main() -> ExitCode {
         None => blocking::connect(url),
         Some(ca) => connect_trusting(url, ca),
     };
-    let mut ws = match connected {
-        Ok(ws) => ws,
+    // Two threads, one socket: standard input feeds the writer half while
+    // this thread blocks reading, so messages print as they arrive.
+    let (reader, writer) = match connected.and_then(WebSocket::split) {
+        Ok(halves) => halves,
         Err(e) => {
             eprintln!("connect {url}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    // Standard input is read on its own thread; the socket is polled with a
-    // short read timeout so incoming messages print while we wait for lines.
-    let (tx, rx) = mpsc::channel();
+    let send_failed = Arc::new(AtomicBool::new(false));
+    let failed = send_failed.clone();
     std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            match line {
-                Ok(line) => {
-                    if tx.send(Input::Line(line)).is_err() {
-                        return;
-                    }
-                }
-                Err(_) => break,
-            }
+        if let Err(e) = send_lines(writer) {
+            eprintln!("send: {e}");
+            failed.store(true, Ordering::SeqCst);
         }
-        let _ = tx.send(Input::End);
     });
-    let _ = ws
-        .get_mut()
-        .set_read_timeout(Some(std::time::Duration::from_millis(20)));
+    let code = print_messages(reader);
+    if send_failed.load(Ordering::SeqCst) {
+        return ExitCode::FAILURE;
+    }
+    code
+}
+
+/// Each line of standard input as a text message; at its end, close with 1000.
+fn send_lines(mut writer: WriteHalf) -> Result<(), Error> {
+    for line in std::io::stdin().lock().lines() {
+        match line {
+            Ok(line) => writer.send(line)?,
+            Err(_) => break,
+        }
+    }
+    writer.close(CloseCode::NORMAL, "")
+}
+
+/// Print every message until the connection is over: success once our close
+/// is answered or the server closes, failure on any error.
+fn print_messages(mut reader: ReadHalf) -> ExitCode {
+    // Wake up once a second to bound the wait for the close reply.
+    let _ = reader.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut closing_since = None;
     let stdout = std::io::stdout();
     loop {
-        loop {
-            match rx.try_recv() {
-                Ok(Input::Line(line)) => {
-                    if let Err(e) = ws.send(Message::text(line)) {
-                        eprintln!("send: {e}");
+        match reader.read() {
+            Ok(message) => print_message(&stdout, &message),
+            Err(e) if e.is_timeout() => {
+                if reader.state().is_closing() {
+                    let since = *closing_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() > CLOSE_WAIT {
+                        eprintln!("close handshake: no reply from the server");
                         return ExitCode::FAILURE;
                     }
                 }
-                Ok(Input::End) | Err(mpsc::TryRecvError::Disconnected) => {
-                    return finish(ws, &stdout);
-                }
-                Err(mpsc::TryRecvError::Empty) => break,
             }
-        }
-        match ws.read() {
-            Ok(message) => print_message(&stdout, &message),
-            Err(Error::Io(e)) if is_timeout(&e) => continue,
-            Err(Error::Closed { frame, .. }) => {
-                eprintln!("server closed the connection: {frame:?}");
+            Err(Error::Closed {
+                by: ClosedBy::Us,
+                clean: true,
+                ..
+            }) => return ExitCode::SUCCESS,
+            Err(e @ Error::Closed { .. }) => {
+                eprintln!("{e}");
                 return ExitCode::SUCCESS;
             }
             Err(e) => {
                 eprintln!("read: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-}
-
-/// Close with 1000 and print what arrives until the server's close frame.
-fn finish(mut ws: WebSocket<MaybeTlsStream>, stdout: &std::io::Stdout) -> ExitCode {
-    if let Err(e) = ws.close(CloseCode::NORMAL, "") {
-        eprintln!("close: {e}");
-        return ExitCode::FAILURE;
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match ws.read() {
-            Ok(message) => print_message(stdout, &message),
-            Err(Error::Closed { clean: true, .. }) => return ExitCode::SUCCESS,
-            Err(Error::Io(e)) if is_timeout(&e) && std::time::Instant::now() < deadline => continue,
-            Err(e) => {
-                eprintln!("close handshake: {e}");
                 return ExitCode::FAILURE;
             }
         }
@@ -126,13 +120,6 @@ fn print_message(stdout: &std::io::Stdout, message: &Message) {
         Message::Binary(data) => writeln!(out, "<{} bytes of binary>", data.len()),
     };
     let _ = out.flush();
-}
-
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-    )
 }
 
 /// Connect trusting only the certificates in the PEM file `ca`.

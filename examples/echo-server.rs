@@ -21,7 +21,7 @@
 //!   server close with that code and reason right after echoing the first
 //!   message, so a peer can see a close that the server started.
 
-use rfc6455::blocking::{self, Rejection, Transport, WebSocket};
+use rfc6455::blocking::{self, BlockingTransport, Rejection, WebSocket};
 use rfc6455::{AcceptOptions, CloseCode, Config, Error, Request};
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -124,7 +124,6 @@ fn serve(addr: &str, acceptor: Acceptor) -> std::io::Result<()> {
         let acceptor = acceptor.clone();
         std::thread::spawn(move || {
             let peer = stream.peer_addr().ok();
-            let _ = stream.set_nodelay(true);
             let mut close_after_first = None;
             let decide = |request: &Request| {
                 close_after_first = requested_close(request);
@@ -164,7 +163,7 @@ fn choose(request: &Request) -> Result<AcceptOptions, Rejection> {
 
 /// Echo every message until the connection ends; after the first one,
 /// close with `close_after_first` if the request asked for it.
-fn echo<S: Transport>(
+fn echo<S: BlockingTransport>(
     mut ws: WebSocket<S>,
     mut close_after_first: Option<(CloseCode, String)>,
 ) -> Result<(), Error> {

@@ -277,7 +277,7 @@ fn echo_session(url: &str, expect_deflate: bool) -> Result<Vec<Outcome>, String>
 /// A ping with a payload; the pong must carry the same bytes.
 fn ping(ws: &mut WebSocket<MaybeTlsStream>) -> Result<(), String> {
     let payload = b"interop-ping \x00\xff";
-    ws.ping(payload).map_err(|e| format!("ping: {e}"))?;
+    ws.send_ping(payload).map_err(|e| format!("ping: {e}"))?;
     match ws.read_event().map_err(|e| format!("read: {e}"))? {
         Event::Pong(data) if data.as_ref() == payload => Ok(()),
         other => Err(format!("expected the pong, got {other:?}")),
@@ -308,8 +308,11 @@ fn server_close(url: &str) -> Result<Vec<Outcome>, String> {
         Err(Error::Closed {
             frame: Some(frame),
             clean: true,
+            ..
         }) if frame == expected => Ok(()),
-        Err(Error::Closed { frame, clean }) => Err(format!("closed with {frame:?}, clean {clean}")),
+        Err(Error::Closed { frame, clean, .. }) => {
+            Err(format!("closed with {frame:?}, clean {clean}"))
+        }
         Ok(message) => Err(format!("expected the close, got {message:?}")),
         Err(e) => Err(e.to_string()),
     };

@@ -12,7 +12,7 @@
 //! one after the other, as the fuzzing server expects. Exits 0 when done.
 
 use mio::{Events, Poll, Token};
-use rfc6455::mio::{Event, Options, SendError, WebSocket};
+use rfc6455::mio::{Options, SendError, SocketEvent, WebSocket};
 use rfc6455::{ClientOptions, Config, Message};
 use std::collections::VecDeque;
 use std::error::Error;
@@ -85,7 +85,7 @@ fn run(poll: &mut Poll, url: &str, echo: bool) -> Result<Vec<Message>> {
         send_backlog(&mut ws, &mut backlog);
         loop {
             match ws.poll_event() {
-                Ok(Some(Event::Message(message))) if echo => {
+                Ok(Some(SocketEvent::Message(message))) if echo => {
                     // Behind older echoes, or refused at the mark: keep order.
                     if !backlog.is_empty() {
                         backlog.push_back(message);
@@ -93,7 +93,7 @@ fn run(poll: &mut Poll, url: &str, echo: bool) -> Result<Vec<Message>> {
                         backlog.push_back(message);
                     }
                 }
-                Ok(Some(Event::Message(message))) => received.push(message),
+                Ok(Some(SocketEvent::Message(message))) => received.push(message),
                 Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(e) => {

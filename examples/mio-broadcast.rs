@@ -11,11 +11,15 @@
 //! misses more than [`MAX_MISSED`] messages in a row is closed with 1008
 //! (policy violation): its close frame is queued regardless of the mark.
 //! Memory per receiver is thus bounded by the mark plus one message.
+//!
+//! Each message is framed once ([`PreparedMessage`]) and its payload shared
+//! by every receiver's queue: the fan-out copies a header per receiver,
+//! never the payload.
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use rfc6455::mio::{Event, Options, SendError, Timers, WebSocket};
-use rfc6455::CloseCode;
+use rfc6455::mio::{Options, SendError, SocketEvent, Timers, WebSocket};
+use rfc6455::{CloseCode, PreparedMessage};
 use std::time::Instant;
 
 const LISTENER: Token = Token(usize::MAX);
@@ -47,7 +51,6 @@ fn main() -> std::io::Result<()> {
         for event in events.iter() {
             if event.token() == LISTENER {
                 while let Ok((stream, _)) = listener.accept() {
-                    let _ = stream.set_nodelay(true);
                     let slot = clients.iter().position(Option::is_none).unwrap_or_else(|| {
                         clients.push(None);
                         clients.len() - 1
@@ -75,17 +78,18 @@ fn main() -> std::io::Result<()> {
             let mut inbox = Vec::new();
             if let Some(client) = clients[slot].as_mut() {
                 while let Ok(Some(event)) = client.ws.poll_event() {
-                    if let Event::Message(message) = event {
+                    if let SocketEvent::Message(message) = event {
                         inbox.push(message);
                     }
                 }
             }
             for message in inbox {
+                let message = PreparedMessage::new(message);
                 for (other, receiver) in clients.iter_mut().enumerate() {
                     let Some(receiver) = receiver.as_mut().filter(|_| other != slot) else {
                         continue;
                     };
-                    match receiver.ws.send(message.clone()) {
+                    match receiver.ws.send_prepared(&message) {
                         Ok(()) => receiver.missed = 0,
                         Err(SendError::Full(_)) => {
                             receiver.missed += 1;

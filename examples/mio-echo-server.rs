@@ -12,7 +12,7 @@
 
 use mio::{Events, Poll, Token, Waker};
 use rfc6455::blocking::Rejection;
-use rfc6455::mio::{Event, Options, Timers, WebSocket};
+use rfc6455::mio::{Options, SocketEvent, Timers, WebSocket};
 use rfc6455::{AcceptOptions, Config, Message, Request};
 use std::collections::VecDeque;
 use std::net::TcpListener;
@@ -60,7 +60,6 @@ fn main() -> std::io::Result<()> {
             }
         };
         stream.set_nonblocking(true)?;
-        let _ = stream.set_nodelay(true);
         let (tx, waker) = &loops[n % threads];
         if tx.send(mio::net::TcpStream::from_std(stream)).is_ok() {
             waker.wake()?;
@@ -78,7 +77,7 @@ struct Peer {
 fn event_loop(mut poll: Poll, incoming: Receiver<mio::net::TcpStream>) {
     let options = Options {
         config: Config::default().with_max_size(64 << 20),
-        decide: choose_echo_protocol,
+        decide: std::sync::Arc::new(choose_echo_protocol),
         ..Options::default()
     };
     let mut peers: Vec<Option<Peer>> = Vec::new();
@@ -148,7 +147,7 @@ fn drive(
         }
         loop {
             match peer.ws.poll_event() {
-                Ok(Some(Event::Message(message))) => {
+                Ok(Some(SocketEvent::Message(message))) => {
                     if !peer.backlog.is_empty() {
                         peer.backlog.push_back(message);
                     } else if let Err(e) = peer.ws.send(message) {

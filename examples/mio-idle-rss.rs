@@ -15,7 +15,7 @@
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use rfc6455::mio::{Event, Options, Timeouts, WebSocket};
+use rfc6455::mio::{Options, SocketEvent, Timeouts, WebSocket};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, ExitCode, Stdio};
@@ -152,7 +152,7 @@ fn serve(mut poll: Poll, listener: TcpListener, opened: &AtomicUsize) {
 
 fn drive(poll: &mut Poll, ws: &mut WebSocket, opened: &AtomicUsize) {
     while let Ok(Some(event)) = ws.poll_event() {
-        if event == Event::Open {
+        if event == SocketEvent::Open {
             opened.fetch_add(1, SeqCst);
         }
     }

@@ -9,6 +9,16 @@ use core::fmt;
 ///
 /// An open newtype rather than an enum: codes registered after this crate was
 /// written (and private 4000-4999 codes) pass through unchanged.
+///
+/// ```
+/// use rfc6455::CloseCode;
+///
+/// assert_eq!(CloseCode::NORMAL.as_u16(), 1000);
+/// // An application's own code (3000-4999) passes through as it is.
+/// let custom = CloseCode(4001);
+/// assert!(custom.is_valid_on_wire());
+/// assert!(!CloseCode::ABNORMAL.is_valid_on_wire()); // 1006 is for reporting only
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CloseCode(pub u16);
 
@@ -45,6 +55,10 @@ impl CloseCode {
     pub const TLS_HANDSHAKE: CloseCode = CloseCode(1015);
 
     /// The numeric value.
+    ///
+    /// ```
+    /// assert_eq!(rfc6455::CloseCode::GOING_AWAY.as_u16(), 1001);
+    /// ```
     pub const fn as_u16(self) -> u16 {
         self.0
     }
@@ -55,6 +69,13 @@ impl CloseCode {
     /// 1005/1006/1015 are for reporting only, 1016-2999 are reserved for
     /// future protocol revisions, 3000-4999 belong to libraries and
     /// applications. 1012-1014 were registered with IANA since and are valid.
+    ///
+    /// ```
+    /// use rfc6455::CloseCode;
+    /// assert!(CloseCode::TRY_AGAIN_LATER.is_valid_on_wire());
+    /// assert!(!CloseCode(1004).is_valid_on_wire());
+    /// assert!(!CloseCode(2999).is_valid_on_wire());
+    /// ```
     pub const fn is_valid_on_wire(self) -> bool {
         matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
     }
@@ -85,6 +106,15 @@ impl From<CloseCode> for u16 {
 }
 
 /// The body of a close frame: a status code and a UTF-8 reason.
+///
+/// ```
+/// use rfc6455::{CloseCode, CloseFrame};
+///
+/// let frame = CloseFrame::new(CloseCode::NORMAL, "bye");
+/// assert_eq!(frame.to_string(), "1000 \"bye\"");
+/// assert_eq!(CloseFrame::parse(&frame.encode())?, Some(frame));
+/// # Ok::<(), rfc6455::ProtocolError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloseFrame {
     /// The status code.
@@ -99,6 +129,12 @@ pub const MAX_CLOSE_REASON: usize = 123;
 
 impl CloseFrame {
     /// A close frame with a code and reason.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, CloseFrame};
+    /// let frame = CloseFrame::new(CloseCode::GOING_AWAY, String::from("restarting"));
+    /// assert_eq!(frame.reason, "restarting");
+    /// ```
     pub fn new(code: CloseCode, reason: impl Into<Utf8Bytes>) -> Self {
         CloseFrame {
             code,
@@ -108,6 +144,17 @@ impl CloseFrame {
 
     /// Parse a received close payload. `Ok(None)` is an empty payload
     /// (no status code, reported to the application as 1005).
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, CloseFrame, ProtocolError};
+    ///
+    /// let frame = CloseFrame::parse(b"\x03\xe8done")?.expect("a code");
+    /// assert_eq!((frame.code, frame.reason.as_str()), (CloseCode::NORMAL, "done"));
+    /// assert_eq!(CloseFrame::parse(b"")?, None);
+    /// assert_eq!(CloseFrame::parse(b"\x03"), Err(ProtocolError::InvalidClosePayload));
+    /// assert_eq!(CloseFrame::parse(b"\x03\xee"), Err(ProtocolError::InvalidCloseCode(1006)));
+    /// # Ok::<(), ProtocolError>(())
+    /// ```
     pub fn parse(payload: &[u8]) -> Result<Option<CloseFrame>, ProtocolError> {
         match payload.len() {
             0 => Ok(None),
@@ -129,6 +176,14 @@ impl CloseFrame {
 
     /// Encode as a close payload, truncating the reason on a character
     /// boundary so the payload fits in a control frame.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, CloseFrame};
+    /// let long = "x".repeat(200);
+    /// let payload = CloseFrame::new(CloseCode::NORMAL, long).encode();
+    /// assert_eq!(payload.len(), 125); // the code and 123 bytes of reason
+    /// assert_eq!(&payload[..2], b"\x03\xe8");
+    /// ```
     pub fn encode(&self) -> Bytes {
         let reason = truncate_utf8(self.reason.as_str(), MAX_CLOSE_REASON);
         let mut out = BytesMut::with_capacity(2 + reason.len());
@@ -197,5 +252,44 @@ mod tests {
         assert!(bytes.len() <= 125);
         assert!(core::str::from_utf8(&bytes[2..]).is_ok());
         assert_eq!(bytes.len(), 2 + 122);
+    }
+}
+
+/// Who ended a connection, as [`Error::Closed`](crate::Error::Closed) and
+/// [`Connection::closed_by`](crate::Connection::closed_by) report it.
+///
+/// ```
+/// use rfc6455::{ClosedBy, CloseCode, Config, Connection, Role};
+///
+/// let mut client = Connection::new(Role::Client, Config::default());
+/// client.close(CloseCode::NORMAL, "")?;
+/// assert_eq!(client.closed_by(), Some(ClosedBy::Us));
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// server.receive_eof(); // the TCP connection dropped
+/// assert_eq!(server.closed_by(), Some(ClosedBy::Transport));
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClosedBy {
+    /// We sent the first close frame (or failed the connection for a
+    /// protocol error); the peer's reply, if it came, ended the handshake.
+    Us,
+    /// The peer sent the first close frame and we replied.
+    Peer,
+    /// The transport ended (EOF, reset, timeout) before a close handshake
+    /// finished: an abnormal closure (RFC 6455 §7.1.5, code 1006).
+    Transport,
+}
+
+impl fmt::Display for CloseFrame {
+    /// The code, then the reason in quotes if there is one: `1000 "bye"`,
+    /// or just `1001`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.reason.is_empty() {
+            write!(f, "{}", self.code)
+        } else {
+            write!(f, "{} {:?}", self.code, self.reason.as_str())
+        }
     }
 }

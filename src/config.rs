@@ -4,6 +4,18 @@
 ///
 /// Defaults are safe for a server facing the internet: messages up to 64 MiB,
 /// frames up to 16 MiB, automatic pongs, no automatic fragmentation.
+///
+/// ```
+/// use rfc6455::{Config, Connection, Role};
+///
+/// // A chat server: small messages only, streamed delivery off.
+/// let config = Config {
+///     max_output_buffer: Some(1 << 20),
+///     ..Config::default().with_max_size(64 * 1024)
+/// };
+/// let conn = Connection::new(Role::Server, config);
+/// assert_eq!(conn.config().max_message_size, 64 * 1024);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Largest frame payload accepted; a larger frame fails with 1009 before
@@ -48,6 +60,11 @@ impl Default for Config {
 
 impl Config {
     /// Set both size limits at once: frames and messages up to `bytes`.
+    ///
+    /// ```
+    /// let config = rfc6455::Config::default().with_max_size(1 << 20);
+    /// assert_eq!((config.max_frame_size, config.max_message_size), (1 << 20, 1 << 20));
+    /// ```
     pub fn with_max_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = bytes;
         self.max_message_size = bytes;

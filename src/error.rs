@@ -6,10 +6,26 @@
 //!   by the caller, the end of the connection, a failed handshake, and (in the
 //!   adapters only, never in the core) I/O and TLS.
 
-use crate::close::{CloseCode, CloseFrame};
+use crate::close::{CloseCode, CloseFrame, ClosedBy};
+use crate::timer::Timeout;
 use core::fmt;
 
 /// A violation of RFC 6455 / RFC 7692 by the peer.
+///
+/// ```
+/// use rfc6455::{CloseCode, Config, Connection, Error, ProtocolError, Role};
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// server.receive(b"\x81\x05Hello"); // a client frame without a mask
+/// match server.poll_event() {
+///     Err(Error::Protocol(e)) => {
+///         assert_eq!(e, ProtocolError::UnmaskedFrame);
+///         assert_eq!(e.close_code(), CloseCode::PROTOCOL_ERROR);
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// assert!(server.has_pending_output()); // the 1002 close frame, queued
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -51,6 +67,12 @@ pub enum ProtocolError {
 
 impl ProtocolError {
     /// The close code this error is answered with.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, ProtocolError};
+    /// assert_eq!(ProtocolError::InvalidUtf8.close_code(), CloseCode::INVALID_PAYLOAD);
+    /// assert_eq!(ProtocolError::MessageTooLarge.close_code(), CloseCode::MESSAGE_TOO_BIG);
+    /// ```
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
@@ -62,6 +84,10 @@ impl ProtocolError {
     }
 
     /// A short reason, sent in the close frame.
+    ///
+    /// ```
+    /// assert_eq!(rfc6455::ProtocolError::ReservedBits.reason(), "reserved bits set");
+    /// ```
     pub fn reason(&self) -> &'static str {
         match self {
             ProtocolError::ReservedBits => "reserved bits set",
@@ -99,6 +125,32 @@ impl fmt::Display for ProtocolError {
 impl std::error::Error for ProtocolError {}
 
 /// Any failure of a WebSocket operation.
+///
+/// `Display` says what happened in one line, including the cause's own
+/// text (so printing the error alone is enough); [`source`] then skips that
+/// cause and goes on with *its* source, so an error reporter that walks the
+/// chain never prints the same words twice.
+///
+/// The predicates answer what callers usually branch on:
+/// [`is_closed`](Self::is_closed) (the connection is over) and
+/// [`is_timeout`](Self::is_timeout) (a deadline passed: retry or give up).
+///
+/// ```
+/// use rfc6455::{ClosedBy, Config, Connection, Error, Message, Role};
+///
+/// let mut client = Connection::new(Role::Client, Config::default());
+/// client.receive(b"\x88\x02\x03\xe8"); // the server's close frame, 1000
+/// while client.poll_event()?.is_some() {}
+/// let error = client.send(Message::text("late")).unwrap_err();
+/// assert!(matches!(error, Error::SendAfterClose));
+/// let closed = client.closed_error();
+/// assert!(closed.is_closed() && !closed.is_timeout());
+/// assert!(matches!(closed, Error::Closed { by: ClosedBy::Peer, clean: true, .. }));
+/// assert_eq!(closed.to_string(), "connection closed by the peer with 1000");
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+///
+/// [`source`]: core::error::Error::source
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -107,13 +159,17 @@ pub enum Error {
     /// The opening handshake failed (refused, malformed, or mismatched).
     Handshake(crate::handshake::HandshakeError),
     /// The connection is closed; no more messages will arrive or be sent.
-    /// Carries the peer's close frame if one was received.
     Closed {
-        /// The peer's close frame, if any (`None`: no code, or no frame).
+        /// The peer's close frame, if it sent one with a status code.
         frame: Option<CloseFrame>,
         /// Whether both sides exchanged close frames before the transport ended.
         clean: bool,
+        /// Who ended it: our close, the peer's, or the transport.
+        by: ClosedBy,
     },
+    /// A deadline passed: the opening handshake, a keepalive pong, or the
+    /// close handshake took too long ([`Keepalive`](crate::Keepalive)).
+    Timeout(Timeout),
     /// The caller tried to send after a close frame was sent.
     SendAfterClose,
     /// The caller passed a close code that may not be sent (§7.4).
@@ -140,6 +196,13 @@ pub enum Error {
 
 impl Error {
     /// The close code a protocol error was answered with, if this is one.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Error, ProtocolError};
+    /// let error = Error::from(ProtocolError::FrameTooLarge);
+    /// assert_eq!(error.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+    /// assert_eq!(Error::SendAfterClose.close_code(), None);
+    /// ```
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             Error::Protocol(e) => Some(e.close_code()),
@@ -148,8 +211,44 @@ impl Error {
     }
 
     /// Whether this error means the connection is over (no point retrying).
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection, Role};
+    /// let mut conn = Connection::new(Role::Client, Config::default());
+    /// conn.receive_eof();
+    /// assert!(conn.closed_error().is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, Error::Closed { .. })
+    }
+
+    /// Whether a deadline passed: a socket read, write or connect timeout
+    /// (`TimedOut`, or the `WouldBlock` a blocking socket with a read
+    /// timeout reports), the opening handshake's deadline, or a keepalive,
+    /// pong or close timeout, or a proxy that was too slow to accept or to
+    /// reply. After a socket read timeout the connection is intact and the
+    /// next read carries on.
+    ///
+    /// ```
+    /// use rfc6455::{Error, Timeout};
+    /// use std::io;
+    ///
+    /// assert!(Error::Io(io::ErrorKind::WouldBlock.into()).is_timeout());
+    /// assert!(Error::Io(io::ErrorKind::TimedOut.into()).is_timeout());
+    /// assert!(Error::Timeout(Timeout::Pong).is_timeout());
+    /// assert!(!Error::Io(io::ErrorKind::ConnectionReset.into()).is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout(_) => true,
+            Error::Proxy(e) => e.is_timeout(),
+            #[cfg(feature = "std")]
+            Error::Io(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ),
+            _ => false,
+        }
     }
 }
 
@@ -158,21 +257,26 @@ impl fmt::Display for Error {
         match self {
             Error::Protocol(e) => write!(f, "protocol error: {e} (closed with {})", e.close_code()),
             Error::Handshake(e) => write!(f, "handshake failed: {e}"),
-            Error::Closed {
-                frame: Some(frame),
-                clean,
-            } => write!(
-                f,
-                "connection closed{} by peer with {} {:?}",
-                if *clean { "" } else { " uncleanly" },
-                frame.code,
-                frame.reason.as_str()
-            ),
-            Error::Closed { frame: None, clean } => write!(
-                f,
-                "connection closed{}",
-                if *clean { "" } else { " uncleanly" }
-            ),
+            Error::Closed { frame, clean, by } => {
+                match (by, frame) {
+                    (ClosedBy::Us, None) => f.write_str("connection closed by us")?,
+                    (ClosedBy::Us, Some(frame)) => {
+                        write!(f, "connection closed by us (the peer replied {frame})")?
+                    }
+                    (ClosedBy::Peer, None) => f.write_str("connection closed by the peer")?,
+                    (ClosedBy::Peer, Some(frame)) => {
+                        write!(f, "connection closed by the peer with {frame}")?
+                    }
+                    (ClosedBy::Transport, _) => f.write_str(
+                        "connection lost: the transport ended before the close handshake",
+                    )?,
+                }
+                if !*clean && *by != ClosedBy::Transport {
+                    f.write_str(", uncleanly")?;
+                }
+                Ok(())
+            }
+            Error::Timeout(which) => write!(f, "timed out: {which}"),
             Error::SendAfterClose => f.write_str("cannot send after a close frame was sent"),
             Error::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
             Error::ControlPayloadTooLong => f.write_str("control frame payload over 125 bytes"),
@@ -187,18 +291,26 @@ impl fmt::Display for Error {
     }
 }
 
+/// The cause's text is already in `Display`, so `source` continues with the
+/// cause's own source (see [`Error`]).
 #[cfg(feature = "std")]
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Protocol(e) => Some(e),
-            Error::Handshake(e) => Some(e),
-            Error::Proxy(e) => Some(&**e),
-            Error::Io(e) => Some(e),
+            Error::Protocol(e) => e.source(),
+            Error::Handshake(e) => e.source(),
+            Error::Proxy(e) => e.source(),
+            Error::Io(e) => e.source(),
             #[cfg(feature = "rustls")]
-            Error::Tls(e) => Some(e),
+            Error::Tls(e) => e.source(),
             _ => None,
         }
+    }
+}
+
+impl From<Timeout> for Error {
+    fn from(which: Timeout) -> Self {
+        Error::Timeout(which)
     }
 }
 

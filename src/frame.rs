@@ -28,6 +28,13 @@ pub enum OpCode {
 
 impl OpCode {
     /// Decode the low nibble of the first header byte.
+    ///
+    /// ```
+    /// use rfc6455::frame::OpCode;
+    /// use rfc6455::ProtocolError;
+    /// assert_eq!(OpCode::from_u8(0x9), Ok(OpCode::Ping));
+    /// assert_eq!(OpCode::from_u8(0x3), Err(ProtocolError::UnknownOpcode(0x3)));
+    /// ```
     pub fn from_u8(bits: u8) -> Result<OpCode, ProtocolError> {
         match bits {
             0x0 => Ok(OpCode::Continuation),
@@ -55,6 +62,11 @@ impl OpCode {
     }
 
     /// Close, ping and pong (opcodes with the high bit set).
+    ///
+    /// ```
+    /// use rfc6455::frame::OpCode;
+    /// assert!(OpCode::Close.is_control() && !OpCode::Text.is_control());
+    /// ```
     pub const fn is_control(self) -> bool {
         matches!(self, OpCode::Close | OpCode::Ping | OpCode::Pong)
     }
@@ -64,6 +76,19 @@ impl OpCode {
 pub const MAX_HEADER_LEN: usize = 14;
 
 /// A decoded frame header.
+///
+/// ```
+/// use rfc6455::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+///
+/// let mut header = FrameHeader::new(OpCode::Binary, 300);
+/// header.mask = Some([1, 2, 3, 4]);
+/// let mut out = [0u8; MAX_HEADER_LEN];
+/// let len = header.encode(&mut out);
+/// assert_eq!(len, header.encoded_len()); // 2 + 2 (16-bit length) + 4 (mask)
+/// assert_eq!(FrameHeader::parse(&out[..len])?, Some((header, len)));
+/// assert_eq!(FrameHeader::parse(&out[..3])?, None); // incomplete: not an error
+/// # Ok::<(), rfc6455::ProtocolError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
     /// Final fragment of a message.
@@ -101,6 +126,13 @@ impl FrameHeader {
     /// `Ok(None)`: more bytes are needed. `Ok(Some((header, len)))`: the
     /// header occupies `buf[..len]`. Errors are what the header alone shows:
     /// an unknown opcode or a 64-bit length with its top bit set.
+    ///
+    /// ```
+    /// use rfc6455::frame::{FrameHeader, OpCode};
+    /// let (header, len) = FrameHeader::parse(b"\x81\x05Hello")?.expect("whole");
+    /// assert_eq!((header.opcode, header.payload_len, len), (OpCode::Text, 5, 2));
+    /// # Ok::<(), rfc6455::ProtocolError>(())
+    /// ```
     pub fn parse(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
         let (b0, b1) = match buf {
             [b0, b1, ..] => (*b0, *b1),

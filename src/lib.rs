@@ -14,11 +14,29 @@
 //! are sans-IO too: [`Keepalive`] is told the time and says what is due.
 //!
 //! Adapters that do I/O sit on top: `blocking` (any `Read + Write`,
-//! feature `std`, on by default) and `mio` (a non-blocking adapter for mio
+//! feature `std`, on by default; its sockets split into a reader and a
+//! writer for two threads) and `mio` (a non-blocking adapter for mio
 //! event loops, feature `mio`). The `rustls` feature adds `wss://` to both.
+//! Both answer the same questions with the same names: `state()`,
+//! `protocol()`, `response()` (a client's `101`), `request()` (a server's
+//! accepted request), `send`, `send_ping`, `send_pong`, `send_fragment`,
+//! `close`. Types from other crates in the API are re-exported:
+//! [`bytes`], `rustls`, `mio::mio`.
+//!
 //! Their clients go through HTTP `CONNECT` and SOCKS5 proxies, taken from
 //! `HTTP_PROXY` and friends by default ([`proxy`], [`ProxyConfig`]); the
 //! proxy exchanges are sans-IO state machines too.
+//!
+//! **permessage-deflate in debug builds.** The `deflate` feature (on by
+//! default) compresses with `zlib-rs`, which is many times slower without
+//! optimization, and this crate's profile settings do not reach your build.
+//! Add these two lines to your `Cargo.toml` so a debug build of your
+//! program compresses at full speed:
+//!
+//! ```toml
+//! [profile.dev.package.zlib-rs]
+//! opt-level = 3
+//! ```
 //!
 //! ```
 //! use rfc6455::{Config, Connection, Event, Message, Role};
@@ -28,8 +46,7 @@
 //! let mut server = Connection::new(Role::Server, Config::default());
 //!
 //! client.send(Message::text("hello"))?;
-//! let wire = client.pending_output().to_vec();
-//! client.advance_output(wire.len());
+//! let wire = client.take_output(); // a socket would use write_output
 //!
 //! server.receive(&wire);
 //! while let Some(event) = server.poll_event()? {
@@ -74,9 +91,13 @@ pub mod mio;
 #[cfg(feature = "rustls")]
 pub use rustls;
 
-pub use close::{CloseCode, CloseFrame};
+/// The `bytes` this crate was built with: [`Message`] payloads are
+/// [`bytes::Bytes`], so `From<Bytes>` works without a version to match.
+pub use bytes;
+
+pub use close::{CloseCode, CloseFrame, ClosedBy};
 pub use config::Config;
-pub use connection::{Connection, Event, EventRef, Fragment, Role, State};
+pub use connection::{Connection, Event, EventRef, Fragment, PreparedMessage, Role, State};
 pub use error::{Error, ProtocolError};
 pub use handshake::{
     AcceptOptions, ClientHandshake, ClientOptions, HandshakeError, Request, ServerResponse, WsUrl,
@@ -84,7 +105,7 @@ pub use handshake::{
 pub use message::{Message, MessageKind, Utf8Bytes};
 pub use proxy::{ProxyConfig, ProxyError};
 pub use rng::{FastRng, RandomSource};
-pub use timer::{Keepalive, Timeouts};
+pub use timer::{Keepalive, Timeout, Timeouts};
 pub use upgrade::{ClientUpgrade, ServerUpgrade};
 
 /// The README's examples, compiled and run as doctests so they stay true.

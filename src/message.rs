@@ -5,6 +5,16 @@ use core::fmt;
 use core::ops::Deref;
 
 /// Bytes that are known to be valid UTF-8: a text payload shared without copying.
+///
+/// ```
+/// use rfc6455::Utf8Bytes;
+///
+/// let text = Utf8Bytes::from("héllo");
+/// assert_eq!(text.len(), 6); // a str: bytes, not characters
+/// let shared = text.clone(); // no copy: both share one buffer
+/// assert_eq!(shared, "héllo");
+/// assert_eq!(&text.into_bytes()[..], "héllo".as_bytes());
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Utf8Bytes(Bytes);
 
@@ -15,11 +25,24 @@ impl Utf8Bytes {
     }
 
     /// A string from a static str, without allocating.
+    ///
+    /// ```
+    /// use rfc6455::{Message, Utf8Bytes};
+    /// const HELLO: Utf8Bytes = Utf8Bytes::from_static("hello");
+    /// assert_eq!(Message::Text(HELLO).as_text(), Some("hello"));
+    /// ```
     pub const fn from_static(s: &'static str) -> Self {
         Utf8Bytes(Bytes::from_static(s.as_bytes()))
     }
 
     /// Check `bytes` and wrap them.
+    ///
+    /// ```
+    /// use rfc6455::bytes::Bytes;
+    /// use rfc6455::Utf8Bytes;
+    /// assert!(Utf8Bytes::try_from_bytes(Bytes::from_static(b"ok")).is_ok());
+    /// assert!(Utf8Bytes::try_from_bytes(Bytes::from_static(b"\xff")).is_err());
+    /// ```
     pub fn try_from_bytes(bytes: Bytes) -> Result<Self, core::str::Utf8Error> {
         core::str::from_utf8(&bytes)?;
         Ok(Utf8Bytes(bytes))
@@ -103,6 +126,25 @@ impl PartialEq<&str> for Utf8Bytes {
 }
 
 /// A complete data message.
+///
+/// Converts from the usual payload types: text from `&str`, `String` and
+/// [`Utf8Bytes`]; binary from `Vec<u8>`, `&[u8]` and [`Bytes`] (the
+/// crate re-exports [`bytes`], so its version always
+/// matches). Every `send` takes `impl Into<Message>`.
+///
+/// ```
+/// use rfc6455::bytes::Bytes;
+/// use rfc6455::Message;
+///
+/// let text = Message::from("hello");
+/// assert_eq!(text.as_text(), Some("hello"));
+/// assert_eq!(text.into_text().as_deref(), Some("hello"));
+///
+/// let binary: Message = vec![1u8, 2, 3].into();
+/// assert!(!binary.is_text());
+/// assert_eq!(binary.clone().into_text(), None);
+/// assert_eq!(binary.into_data(), Bytes::from_static(&[1, 2, 3]));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     /// A text message (opcode 0x1), validated UTF-8.
@@ -113,16 +155,34 @@ pub enum Message {
 
 impl Message {
     /// A text message.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// let message = Message::text(format!("{} users online", 3));
+    /// assert_eq!(message.as_text(), Some("3 users online"));
+    /// ```
     pub fn text(s: impl Into<Utf8Bytes>) -> Self {
         Message::Text(s.into())
     }
 
     /// A binary message.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// let message = Message::binary(vec![0xde, 0xad]);
+    /// assert_eq!(message.as_bytes(), &[0xde, 0xad]);
+    /// assert!(!message.is_text());
+    /// ```
     pub fn binary(b: impl Into<Bytes>) -> Self {
         Message::Binary(b.into())
     }
 
     /// The payload bytes, whatever the kind.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// assert_eq!(Message::text("ab").as_bytes(), b"ab");
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Message::Text(t) => t.as_bytes(),
@@ -131,6 +191,12 @@ impl Message {
     }
 
     /// The payload length in bytes.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// assert_eq!(Message::text("é").len(), 2);
+    /// assert!(Message::binary(Vec::new()).is_empty());
+    /// ```
     pub fn len(&self) -> usize {
         self.as_bytes().len()
     }
@@ -146,6 +212,11 @@ impl Message {
     }
 
     /// The kind of this message.
+    ///
+    /// ```
+    /// use rfc6455::{Message, MessageKind};
+    /// assert_eq!(Message::from(&b"\x01"[..]).kind(), MessageKind::Binary);
+    /// ```
     pub fn kind(&self) -> MessageKind {
         match self {
             Message::Text(_) => MessageKind::Text,
@@ -154,11 +225,83 @@ impl Message {
     }
 
     /// The text, if this is a text message.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// match Message::text("{\"op\":\"join\"}").as_text() {
+    ///     Some(json) => assert!(json.starts_with('{')),
+    ///     None => unreachable!("a text message"),
+    /// }
+    /// ```
     pub fn as_text(&self) -> Option<&str> {
         match self {
             Message::Text(t) => Some(t.as_str()),
             Message::Binary(_) => None,
         }
+    }
+
+    /// The text, if this is a text message, without copying it.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// let text = Message::from(String::from("kept")).into_text().expect("text");
+    /// assert_eq!(text.as_str(), "kept");
+    /// ```
+    pub fn into_text(self) -> Option<Utf8Bytes> {
+        match self {
+            Message::Text(t) => Some(t),
+            Message::Binary(_) => None,
+        }
+    }
+
+    /// The payload bytes, whatever the kind, without copying them.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// let data = Message::text("raw").into_data(); // no copy
+    /// assert_eq!(&data[..], b"raw");
+    /// ```
+    pub fn into_data(self) -> Bytes {
+        match self {
+            Message::Text(t) => t.into_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message::text(s)
+    }
+}
+
+impl From<alloc::string::String> for Message {
+    fn from(s: alloc::string::String) -> Self {
+        Message::text(s)
+    }
+}
+
+impl From<Utf8Bytes> for Message {
+    fn from(s: Utf8Bytes) -> Self {
+        Message::Text(s)
+    }
+}
+
+impl From<alloc::vec::Vec<u8>> for Message {
+    fn from(b: alloc::vec::Vec<u8>) -> Self {
+        Message::Binary(b.into())
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(b: &[u8]) -> Self {
+        Message::Binary(Bytes::copy_from_slice(b))
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Self {
+        Message::Binary(b)
     }
 }
 

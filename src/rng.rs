@@ -11,6 +11,23 @@
 /// A source of random bytes for masking keys and handshake nonces.
 ///
 /// Implementations must be cheap: a client draws four bytes per frame sent.
+///
+/// ```
+/// use rfc6455::{Config, Connection, RandomSource, Role};
+///
+/// /// Every masking key 0: only for tests that compare wire bytes.
+/// struct Zeros;
+/// impl RandomSource for Zeros {
+///     fn fill(&mut self, buf: &mut [u8]) {
+///         buf.fill(0);
+///     }
+/// }
+///
+/// let mut client = Connection::with_rng(Role::Client, Config::default(), Box::new(Zeros));
+/// client.send_text("hi")?;
+/// assert_eq!(&client.take_output()[..], b"\x81\x82\0\0\0\0hi");
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 pub trait RandomSource {
     /// Fill `buf` with random bytes.
     fn fill(&mut self, buf: &mut [u8]);
@@ -28,6 +45,12 @@ pub trait RandomSource {
 /// Seeded from the OS (through std's randomly keyed hasher) when `std` is on;
 /// without `std` it mixes a global counter with an address, which still gives
 /// distinct streams per connection, and callers needing more inject a source.
+///
+/// ```
+/// use rfc6455::FastRng;
+/// let (mut a, mut b) = (FastRng::from_seed(7), FastRng::from_seed(7));
+/// assert_eq!(a.next_u64(), b.next_u64()); // same seed, same stream
+/// ```
 #[derive(Debug, Clone)]
 pub struct FastRng {
     state: u64,
@@ -35,11 +58,29 @@ pub struct FastRng {
 
 impl FastRng {
     /// A generator with a fixed seed: deterministic output, for tests.
+    ///
+    /// ```
+    /// use rfc6455::{ClientOptions, ClientUpgrade, Config, FastRng, WsUrl};
+    /// let url = WsUrl::parse("ws://example.com/")?;
+    /// let request = |seed| {
+    ///     ClientUpgrade::with_rng(&url, ClientOptions::default(), Config::default(), &mut FastRng::from_seed(seed))
+    ///         .request()
+    ///         .to_vec()
+    /// };
+    /// assert_eq!(request(1), request(1)); // a reproducible Sec-WebSocket-Key
+    /// assert_ne!(request(1), request(2));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub const fn from_seed(seed: u64) -> Self {
         FastRng { state: seed }
     }
 
     /// A generator seeded with fresh entropy.
+    ///
+    /// ```
+    /// let mut rng = rfc6455::FastRng::new();
+    /// assert_ne!(rng.next_u64(), rng.next_u64());
+    /// ```
     pub fn new() -> Self {
         FastRng {
             state: entropy_seed(),

@@ -42,6 +42,19 @@ impl<T: Copy + Ord + Add<Duration, Output = T>> Timestamp for T {}
 /// nothing for 20 s is pinged and given 20 s more to show it is alive, a
 /// handshake must be done within 10 s (so slowloris connections that trickle
 /// a request byte by byte cannot pile up), and a close handshake within 5 s.
+///
+/// ```
+/// use rfc6455::Timeouts;
+/// use std::time::Duration;
+///
+/// // Ping after 30 s of silence, give up 10 s later; keep the rest.
+/// let timeouts = Timeouts {
+///     ping_after: Some(Duration::from_secs(30)),
+///     pong: Some(Duration::from_secs(10)),
+///     ..Timeouts::default()
+/// };
+/// assert_eq!(timeouts.close, Some(Duration::from_secs(5)));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// From the connection's start until its opening handshake is complete.
@@ -68,6 +81,12 @@ impl Default for Timeouts {
 
 impl Timeouts {
     /// No deadlines at all.
+    ///
+    /// ```
+    /// use rfc6455::{Keepalive, Timeouts};
+    /// let timer = Keepalive::new(Timeouts::none(), core::time::Duration::ZERO);
+    /// assert_eq!(timer.poll_timeout(), None);
+    /// ```
     pub const fn none() -> Self {
         Timeouts {
             handshake: None,
@@ -81,12 +100,27 @@ impl Timeouts {
 /// Which deadline passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timeout {
+    /// The TCP connection was not established within
+    /// [`ClientOptions::connect_timeout`](crate::ClientOptions::connect_timeout)
+    /// (adapters that connect without blocking report it this way).
+    Connect,
     /// The opening handshake took too long.
     Handshake,
     /// The peer stayed silent after a keepalive ping.
     Pong,
     /// The close handshake or the final flush took too long.
     Close,
+}
+
+impl core::fmt::Display for Timeout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Timeout::Connect => "the TCP connection took too long",
+            Timeout::Handshake => "the opening handshake took too long",
+            Timeout::Pong => "no answer to a keepalive ping",
+            Timeout::Close => "the close handshake took too long",
+        })
+    }
 }
 
 /// What the caller must do now that a deadline passed.
@@ -117,6 +151,19 @@ enum Phase<T> {
 }
 
 /// The deadlines of one connection, driven by the caller's clock.
+///
+/// ```
+/// use rfc6455::{Keepalive, Timeouts};
+/// use std::time::{Duration, Instant};
+///
+/// // In an event loop: the deadline bounds the wait.
+/// let start = Instant::now();
+/// let mut timer = Keepalive::new(Timeouts::default(), start);
+/// timer.opened(start);
+/// let deadline = timer.poll_timeout().expect("keepalive is on");
+/// assert_eq!(deadline, start + Duration::from_secs(20));
+/// assert_eq!(timer.handle_timeout(start), None); // early: nothing to do
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Keepalive<T> {
     timeouts: Timeouts,
@@ -151,6 +198,16 @@ impl<T: Timestamp> Keepalive<T> {
     /// is alive (a peer busy sending a large message may legitimately
     /// answer our ping late, RFC 6455 §5.5.2 asks only "as soon as is
     /// practical"), so it restarts the silence count and clears the ping.
+    ///
+    /// ```
+    /// use rfc6455::{Keepalive, Timeouts};
+    /// use core::time::Duration;
+    /// let secs = Duration::from_secs;
+    /// let mut timer = Keepalive::new(Timeouts::default(), secs(0));
+    /// timer.opened(secs(0));
+    /// timer.received(secs(15)); // the peer spoke: the ping moves out
+    /// assert_eq!(timer.poll_timeout(), Some(secs(35)));
+    /// ```
     pub fn received(&mut self, now: T) {
         if let Phase::Open { .. } = self.phase {
             self.phase = Phase::Open {
@@ -163,6 +220,16 @@ impl<T: Timestamp> Keepalive<T> {
     /// The close handshake started at `now` (either side), or the
     /// connection failed and only its last bytes remain to be written.
     /// Idempotent: the first call sets the deadline.
+    ///
+    /// ```
+    /// use rfc6455::timer::{Keepalive, Timeout, TimerAction, Timeouts};
+    /// use core::time::Duration;
+    /// let secs = Duration::from_secs;
+    /// let mut timer = Keepalive::new(Timeouts::default(), secs(0));
+    /// timer.opened(secs(0));
+    /// timer.closing(secs(3)); // we sent our close frame
+    /// assert_eq!(timer.handle_timeout(secs(8)), Some(TimerAction::Expired(Timeout::Close)));
+    /// ```
     pub fn closing(&mut self, now: T) {
         match self.phase {
             Phase::Closing { .. } | Phase::Done => {}
@@ -200,6 +267,17 @@ impl<T: Timestamp> Keepalive<T> {
 
     /// Act on the deadline if it has passed by `now`; before it, nothing
     /// happens and `None` is returned.
+    ///
+    /// ```
+    /// use rfc6455::timer::{Keepalive, Timeout, TimerAction, Timeouts};
+    /// use core::time::Duration;
+    /// let secs = Duration::from_secs;
+    /// let mut timer = Keepalive::new(Timeouts::default(), secs(0));
+    /// // No handshake within 10 s: expired.
+    /// assert_eq!(timer.handle_timeout(secs(9)), None);
+    /// assert_eq!(timer.handle_timeout(secs(10)), Some(TimerAction::Expired(Timeout::Handshake)));
+    /// assert!(timer.is_finished());
+    /// ```
     #[must_use = "a passed deadline asks for a ping or for closing the transport"]
     pub fn handle_timeout(&mut self, now: T) -> Option<TimerAction> {
         let deadline = self.poll_timeout()?;

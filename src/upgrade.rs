@@ -17,6 +17,21 @@ use crate::rng::{FastRng, RandomSource};
 use alloc::vec::Vec;
 
 /// A client's side of the opening handshake.
+///
+/// ```
+/// use rfc6455::{ClientOptions, ClientUpgrade, Config, ServerUpgrade, WsUrl};
+///
+/// let url = WsUrl::parse("ws://example.com/socket")?;
+/// let mut client = ClientUpgrade::new(&url, ClientOptions::default(), Config::default());
+/// // Write client.request() to the transport, then feed what comes back.
+/// let mut server = ServerUpgrade::new(Config::default());
+/// let request = server.receive(client.request())?.expect("a whole request");
+/// let (response, _server_conn) = server.accept(&request, Default::default());
+/// let (conn, response) = client.receive(&response)?.expect("a whole response");
+/// assert!(conn.state().is_open());
+/// assert_eq!(response.status, 101);
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ClientUpgrade {
     handshake: ClientHandshake,
@@ -58,6 +73,18 @@ impl ClientUpgrade {
     /// Hand in response bytes. `Ok(Some(..))` once the response is complete
     /// and valid: the connection (already holding any bytes that followed the
     /// response) and what the server agreed to.
+    ///
+    /// ```
+    /// use rfc6455::{ClientOptions, ClientUpgrade, Config, Error, WsUrl};
+    /// let url = WsUrl::parse("ws://example.com/")?;
+    /// let mut client = ClientUpgrade::new(&url, ClientOptions::default(), Config::default());
+    /// assert!(client.receive(b"HTTP/1.1 403 Forbid")?.is_none()); // partial: wait for more
+    /// match client.receive(b"den\r\nContent-Length: 0\r\n\r\n") {
+    ///     Err(Error::Handshake(refused)) => assert!(refused.to_string().contains("403")),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn receive(&mut self, data: &[u8]) -> Result<Option<(Connection, ServerResponse)>, Error> {
         self.received.extend_from_slice(data);
         let (response, consumed) = match self.handshake.parse_response(&self.received)? {
@@ -102,6 +129,18 @@ impl ClientUpgrade {
 }
 
 /// A server's side of the opening handshake.
+///
+/// ```
+/// use rfc6455::{AcceptOptions, Config, ServerUpgrade};
+/// use rfc6455::handshake::HandshakeError;
+///
+/// let mut upgrade = ServerUpgrade::new(Config::default());
+/// // Not a WebSocket request: answer it as plain HTTP (426 by default).
+/// match upgrade.receive(b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n") {
+///     Err(HandshakeError::NotUpgrade(plain)) => assert_eq!(plain.path, "/index.html"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug)]
 pub struct ServerUpgrade {
     options: ServerOptions,
@@ -143,6 +182,19 @@ impl ServerUpgrade {
 
     /// Bytes received after the request header (early WebSocket frames, or
     /// the body of a plain HTTP request).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Event, ServerUpgrade};
+    /// let mut upgrade = ServerUpgrade::new(Config::default());
+    /// let mut bytes = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec();
+    /// bytes.extend_from_slice(b"\x81\x80\0\0\0\0"); // an empty text frame, sent early
+    /// let request = upgrade.receive(&bytes)?.expect("a whole request");
+    /// assert_eq!(upgrade.leftover().len(), 6);
+    /// let (_response, mut conn) = upgrade.accept(&request, Default::default());
+    /// assert_eq!(conn.poll_event().unwrap(), Some(Event::Message("".into()))); // nothing lost
+    /// # Ok::<(), rfc6455::HandshakeError>(())
+    /// ```
     pub fn leftover(&self) -> &[u8] {
         &self.received[self.consumed.min(self.received.len())..]
     }
@@ -162,5 +214,39 @@ impl ServerUpgrade {
         }
         conn.receive(self.leftover());
         (request.accept(&options), conn)
+    }
+}
+
+/// What a finished opening handshake leaves for the socket to answer
+/// `protocol()`, `response()` and `request()` with, in every adapter.
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Opened {
+    /// The agreed subprotocol.
+    pub(crate) protocol: Option<alloc::string::String>,
+    /// Client side: the server's `101` response.
+    pub(crate) response: Option<ServerResponse>,
+    /// Server side: the client's upgrade request.
+    pub(crate) request: Option<Request>,
+}
+
+#[cfg(feature = "std")]
+impl Opened {
+    /// A client's record of the server's response.
+    pub(crate) fn client(response: ServerResponse) -> Self {
+        Opened {
+            protocol: response.protocol.clone(),
+            response: Some(response),
+            request: None,
+        }
+    }
+
+    /// A server's record of the request it accepted with `protocol`.
+    pub(crate) fn server(request: Request, protocol: Option<String>) -> Self {
+        Opened {
+            protocol,
+            response: None,
+            request: Some(request),
+        }
     }
 }

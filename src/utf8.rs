@@ -15,6 +15,18 @@
 pub struct InvalidUtf8;
 
 /// Validates a byte stream fed in arbitrary pieces.
+///
+/// ```
+/// use rfc6455::utf8::Utf8Validator;
+///
+/// let text = "señor".as_bytes(); // 'ñ' is two bytes: split it
+/// let mut validator = Utf8Validator::new();
+/// validator.feed(&text[..3])?;
+/// assert!(!validator.is_complete());
+/// validator.finish(&text[3..])?;
+/// assert!(validator.feed(b"\xff").is_err()); // never valid, fails at once
+/// # Ok::<(), rfc6455::utf8::InvalidUtf8>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Utf8Validator {
     /// Bytes of a code point started in an earlier piece.

@@ -2,7 +2,8 @@
 //!
 //! A server connection reads a client's masked 32-byte messages from memory
 //! (into `read_buf`, as an adapter reading a socket does) and echoes each
-//! one with `send`; the client serializes and masks them and reads the
+//! one with `send` (and 4 KiB ones, which the echo queues as shared
+//! payloads, not copies); the client serializes and masks them and reads the
 //! echoes. Once both are warm, the whole-message API must not allocate:
 //!
 //! ```sh
@@ -84,7 +85,7 @@ struct Counts {
 }
 
 impl Pair {
-    fn new(borrowed: bool) -> Self {
+    fn new(borrowed: bool, size: usize) -> Self {
         let config = Config::default();
         Pair {
             client: Connection::with_rng(
@@ -93,7 +94,7 @@ impl Pair {
                 Box::new(FastRng::from_seed(1)),
             ),
             server: Connection::new(Role::Server, config),
-            payload: vec![b'x'; 32],
+            payload: vec![b'x'; size],
             wire: Vec::with_capacity(64 << 10),
             borrowed,
             scratch: Vec::with_capacity(64),
@@ -103,7 +104,9 @@ impl Pair {
     /// Move `from`'s output into `to` in `IO_SIZE` reads.
     fn shuttle(wire: &mut Vec<u8>, from: &mut Connection, to: &mut Connection) {
         wire.clear();
-        wire.extend_from_slice(from.pending_output());
+        for chunk in from.output_chunks() {
+            wire.extend_from_slice(chunk);
+        }
         from.advance_output(wire.len());
         for chunk in wire.chunks(IO_SIZE) {
             to.read_buf(chunk.len()).copy_from_slice(chunk);
@@ -173,14 +176,18 @@ fn echo_of_small_messages_does_not_allocate_once_warm() {
     let before = allocations();
     drop(std::hint::black_box(vec![0u8; 64]));
     assert_eq!(allocations(), before + 1);
-    for (batch, borrowed) in [
-        (1, false),
-        (16, false),
-        (100, false),
-        (1, true),
-        (100, true),
+    // 32-byte messages, and 4 KiB ones, whose echo the server queues as a
+    // shared payload instead of copying it.
+    for (batch, borrowed, size) in [
+        (1, false, 32),
+        (16, false, 32),
+        (100, false, 32),
+        (1, true, 32),
+        (100, true, 32),
+        (1, false, 4096),
+        (16, false, 4096),
     ] {
-        let mut pair = Pair::new(borrowed);
+        let mut pair = Pair::new(borrowed, size);
         // Warm up: buffers grow to their working size.
         pair.echo(batch, &mut Counts::default());
         pair.echo(batch, &mut Counts::default());
@@ -191,7 +198,7 @@ fn echo_of_small_messages_does_not_allocate_once_warm() {
         }
         let messages = (rounds * batch) as f64;
         println!(
-            "{batch:>3} in flight{}: allocations per message: client write {:.3}, server read {:.3}, \
+            "{size:>4} B, {batch:>3} in flight{}: allocations per message: client write {:.3}, server read {:.3}, \
              server write {:.3}, client read {:.3}",
             if borrowed { " (server reads borrowed)" } else { "" },
             counts.client_write as f64 / messages,
@@ -207,7 +214,7 @@ fn echo_of_small_messages_does_not_allocate_once_warm() {
                 counts.client_read
             ),
             (0, 0, 0, 0),
-            "{batch} in flight, borrowed {borrowed}: {counts:?}"
+            "{size} B, {batch} in flight, borrowed {borrowed}: {counts:?}"
         );
     }
 }

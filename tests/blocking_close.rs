@@ -18,7 +18,7 @@ const SETTLE: Duration = Duration::from_millis(100);
 fn client_ping_gets_automatic_pong() {
     let (url, server) = spawn_server(|mut ws: WebSocket<TcpStream>| common::echo(&mut ws));
     let mut ws = connect(&url);
-    ws.ping(b"are you there").unwrap();
+    ws.send_ping(b"are you there").unwrap();
     match ws.read_event().unwrap() {
         Event::Pong(payload) => assert_eq!(&payload[..], b"are you there"),
         other => panic!("expected a pong, got {other:?}"),
@@ -38,7 +38,7 @@ fn ping_is_answered_while_the_server_waits_in_read() {
     });
     let mut ws = connect(&url);
     thread::sleep(SETTLE);
-    ws.ping(b"1").unwrap();
+    ws.send_ping(b"1").unwrap();
     assert_eq!(ws.read_event().unwrap(), Event::Pong(b"1"[..].into()));
     ws.send(Message::text("after the ping")).unwrap();
     assert_eq!(ws.read().unwrap(), Message::text("after the ping"));
@@ -51,7 +51,7 @@ fn ping_is_answered_while_the_server_waits_in_read() {
 fn ping_is_answered_while_the_client_waits_in_read() {
     let (url, server) = spawn_server(|mut ws: WebSocket<TcpStream>| {
         thread::sleep(SETTLE);
-        ws.ping(b"heartbeat").unwrap();
+        ws.send_ping(b"heartbeat").unwrap();
         let pong = ws.read_event().unwrap();
         ws.send(Message::text("pong seen")).unwrap();
         expect_closed(ws.read());
@@ -144,7 +144,7 @@ fn send_after_close_is_an_error() {
         ws.send(Message::text("late")),
         Err(Error::SendAfterClose)
     ));
-    assert!(ws.ping(b"").is_err());
+    assert!(ws.send_ping(b"").is_err());
     release.send(()).unwrap();
     expect_closed(ws.read());
     // Closed: sending reports the end of the connection.

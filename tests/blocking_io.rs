@@ -5,7 +5,7 @@
 mod common;
 
 use common::{connect, join, pattern, spawn_server, TIMEOUT};
-use rfc6455::blocking::{self, MaybeTlsStream, Transport, WebSocket};
+use rfc6455::blocking::{self, BlockingTransport, MaybeTlsStream, WebSocket};
 use rfc6455::{ClientOptions, CloseCode, Config, Error, Message, ProtocolError};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -22,11 +22,7 @@ fn expect_timeouts(ws: &mut WebSocket<MaybeTlsStream>, reads: usize, timed_out: 
         .unwrap();
     for _ in 0..reads {
         match ws.read() {
-            Err(Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if e.is_timeout() => {}
             other => panic!("expected a timeout, got {other:?}"),
         }
     }
@@ -133,9 +129,9 @@ impl Write for Choppy {
     }
 }
 
-impl Transport for Choppy {
+impl BlockingTransport for Choppy {
     fn shutdown(&mut self) -> io::Result<()> {
-        Transport::shutdown(&mut self.inner)
+        BlockingTransport::shutdown(&mut self.inner)
     }
 
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{connect, join, spawn_echo_server, TIMEOUT};
+use rfc6455::blocking::MaybeTlsStream;
 use rfc6455::{CloseCode, Message};
 use std::io::Write;
 use std::net::TcpListener;
@@ -67,6 +68,39 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Start a server example on a free port; the running child and its URL.
+fn spawn_server_example(name: &str) -> (KillOnDrop, String) {
+    // A free port: bind to port 0, note the port, release it for the child.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let server = KillOnDrop::spawn(
+        Command::new(example(name))
+            .arg(addr.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    (server, format!("ws://{addr}/"))
+}
+
+/// A client of a server example that may not be listening yet.
+fn connect_when_listening(url: &str) -> rfc6455::blocking::WebSocket<MaybeTlsStream> {
+    let deadline = Instant::now() + TIMEOUT;
+    let ws = loop {
+        match rfc6455::blocking::connect(url) {
+            Ok(ws) => break ws,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "the server never listened: {e}");
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    ws.get_ref().set_read_timeout(Some(TIMEOUT)).unwrap();
+    ws
+}
+
 #[test]
 fn client_example_echoes_stdin_lines() {
     let (url, server) = spawn_echo_server(1);
@@ -98,30 +132,8 @@ fn client_example_echoes_stdin_lines() {
 
 #[test]
 fn echo_server_example_serves_a_blocking_client() {
-    // A free port: bind to port 0, note the port, release it for the child.
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let _server = KillOnDrop::spawn(
-        Command::new(example("echo-server"))
-            .arg(addr.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let url = format!("ws://{addr}/");
-    let deadline = Instant::now() + TIMEOUT;
-    let mut ws = loop {
-        match rfc6455::blocking::connect(&url) {
-            Ok(ws) => break ws,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "echo-server never listened: {e}");
-                thread::sleep(Duration::from_millis(20));
-            }
-        }
-    };
-    ws.get_mut().set_read_timeout(Some(TIMEOUT)).unwrap();
+    let (_server, url) = spawn_server_example("echo-server");
+    let mut ws = connect_when_listening(&url);
     for message in [
         Message::text("ping?"),
         Message::binary(vec![0u8, 1, 2]),
@@ -137,6 +149,27 @@ fn echo_server_example_serves_a_blocking_client() {
     again.send(Message::text("second")).unwrap();
     assert_eq!(again.read().unwrap(), Message::text("second"));
     again.close_and_wait(CloseCode::NORMAL, "").unwrap();
+}
+
+#[test]
+#[cfg(feature = "mio")]
+fn mio_broadcast_example_sends_each_message_to_every_other_client() {
+    let (_server, url) = spawn_server_example("mio-broadcast");
+    let mut sender = connect_when_listening(&url);
+    let mut receivers = [connect(&url), connect(&url)];
+    // A large message (its payload shared by the receivers' queues) and a
+    // small one (copied).
+    let large = Message::binary((0..100_000u32).map(|i| i as u8).collect::<Vec<_>>());
+    let small = Message::text("hello, all");
+    sender.send(large.clone()).unwrap();
+    sender.send(small.clone()).unwrap();
+    for receiver in &mut receivers {
+        assert_eq!(receiver.read().unwrap(), large);
+        assert_eq!(receiver.read().unwrap(), small);
+    }
+    for ws in receivers.iter_mut().chain([&mut sender]) {
+        ws.close_and_wait(CloseCode::NORMAL, "").unwrap();
+    }
 }
 
 /// The proxy variables a test sets, cleared first so the test's own

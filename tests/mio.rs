@@ -10,7 +10,7 @@ use common::mio_loop::run;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use rfc6455::blocking;
-use rfc6455::mio::{Event, Options, SendError, Timeouts, Timers, WebSocket};
+use rfc6455::mio::{Options, SendError, SocketEvent, Timeouts, Timers, WebSocket};
 use rfc6455::{ClientOptions, CloseCode, Config, Connection, Error, Message, Role};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -179,10 +179,10 @@ fn drive(
         push_queued(peer, stats);
         loop {
             match peer.ws.poll_event() {
-                Ok(Some(Event::Open)) => {
+                Ok(Some(SocketEvent::Open)) => {
                     stats.opened.fetch_add(1, SeqCst);
                 }
-                Ok(Some(Event::Message(message))) => on_message(peer, message, stats),
+                Ok(Some(SocketEvent::Message(message))) => on_message(peer, message, stats),
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => break,
             }
@@ -477,6 +477,7 @@ fn shutdown_flushes_queued_message_and_close_frame() {
                 Err(Error::Closed {
                     frame: Some(frame),
                     clean: true,
+                    by: rfc6455::ClosedBy::Peer,
                 }) => assert_eq!(frame.code, CloseCode::GOING_AWAY),
                 other => panic!("not a clean 1001 close: {other:?}"),
             }
@@ -493,8 +494,8 @@ fn mio_client_against_mio_server() {
     let mut got = Vec::new();
     let client = WebSocket::connect(&server.url(), ClientOptions::default(), &Options::default());
     let ws = run(client.unwrap(), BOUND, |ws, event, _| match event {
-        Event::Open => ws.send(Message::text("from a mio client")).unwrap(),
-        Event::Message(message) => {
+        SocketEvent::Open => ws.send(Message::text("from a mio client")).unwrap(),
+        SocketEvent::Message(message) => {
             got.push(message);
             ws.close(CloseCode::NORMAL, "done").unwrap();
         }
@@ -502,7 +503,7 @@ fn mio_client_against_mio_server() {
     })
     .unwrap();
     assert_eq!(got, vec![Message::text("from a mio client")]);
-    assert_eq!(ws.state(), Some(rfc6455::State::Closed { clean: true }));
+    assert_eq!(ws.state(), rfc6455::State::Closed { clean: true });
     server.shutdown();
 }
 
@@ -538,9 +539,7 @@ fn every_ping_in_one_read_gets_its_pong() {
     for i in 0..10u8 {
         peer.send_ping(&[b'p', i]).unwrap();
     }
-    stream.write_all(peer.pending_output()).unwrap();
-    let sent = peer.pending_output().len();
-    peer.advance_output(sent);
+    stream.write_all(&peer.take_output()).unwrap();
     let mut pongs = Vec::new();
     let mut buf = [0u8; 1024];
     while pongs.len() < 10 {
@@ -588,12 +587,12 @@ fn reset_after_close_handshake_is_a_clean_end() {
     let mut closes = 0;
     let client = WebSocket::connect(&format!("ws://{addr}/"), ClientOptions::default(), &options);
     let ws = run(client.unwrap(), BOUND, |ws, event, _| match event {
-        Event::Open => ws.send(Message::text("never read")).unwrap(),
-        Event::Close(_) => closes += 1,
+        SocketEvent::Open => ws.send(Message::text("never read")).unwrap(),
+        SocketEvent::Close(_) => closes += 1,
         _ => {}
     })
     .expect("no error after the close");
     assert_eq!(closes, 1);
-    assert_eq!(ws.state(), Some(rfc6455::State::Closed { clean: true }));
+    assert_eq!(ws.state(), rfc6455::State::Closed { clean: true });
     server.join().unwrap();
 }

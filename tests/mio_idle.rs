@@ -7,7 +7,7 @@
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use rfc6455::mio::{Event, Options, WebSocket};
+use rfc6455::mio::{Options, SocketEvent, WebSocket};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -59,8 +59,8 @@ fn settle(poll: &mut Poll, events: &mut Events, sockets: &mut [WebSocket], opene
             ws.ready(event);
             while let Some(event) = ws.poll_event().unwrap() {
                 match event {
-                    Event::Open => *opened += 1,
-                    Event::Message(m) => ws.send(m).unwrap(),
+                    SocketEvent::Open => *opened += 1,
+                    SocketEvent::Message(m) => ws.send(m).unwrap(),
                     _ => {}
                 }
             }

@@ -36,7 +36,7 @@ fn one_echo<S: Transport>(ws: WebSocket<S>) -> Result<Vec<Message>, Error> {
         }
         _ => {}
     })?;
-    assert_eq!(ws.state(), Some(rfc6455::State::Closed { clean: true }));
+    assert_eq!(ws.state(), rfc6455::State::Closed { clean: true });
     Ok(got)
 }
 

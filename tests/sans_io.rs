@@ -10,8 +10,7 @@ use rfc6455::{
 
 /// Move everything `from` wants to send into `to`, and collect `to`'s events.
 fn shuttle(from: &mut Connection, to: &mut Connection) -> Vec<Event> {
-    let wire = from.pending_output().to_vec();
-    from.advance_output(wire.len());
+    let wire = from.take_output();
     to.receive(&wire);
     let mut events = Vec::new();
     while let Some(event) = to.poll_event().expect("no protocol error") {
@@ -93,7 +92,7 @@ fn permessage_deflate_is_negotiated_and_compresses() {
     let text = "the quick brown fox jumps over the lazy dog; ".repeat(200);
     for _ in 0..3 {
         server.send(Message::text(text.as_str())).unwrap();
-        let wire = server.pending_output().to_vec();
+        let wire: Vec<u8> = server.output_chunks().flatten().copied().collect();
         let (header, _) = FrameHeader::parse(&wire).unwrap().unwrap();
         // RFC 7692 §6: RSV1 marks a compressed message.
         assert!(header.rsv1);
@@ -107,9 +106,7 @@ fn permessage_deflate_is_negotiated_and_compresses() {
     }
     // Below the threshold, messages go out uncompressed.
     client.send(Message::text("hi")).unwrap();
-    let (header, _) = FrameHeader::parse(client.pending_output())
-        .unwrap()
-        .unwrap();
+    let (header, _) = FrameHeader::parse(client.output_chunk()).unwrap().unwrap();
     assert!(!header.rsv1);
     assert_eq!(
         shuttle(&mut client, &mut server),
@@ -153,7 +150,7 @@ fn decompression_bomb_is_answered_with_1009() {
     let (_, mut server, _) = handshake(small);
     // 16 MiB of zeros compress to about 16 KiB.
     client.send(Message::binary(vec![0u8; 16 << 20])).unwrap();
-    let wire = client.pending_output().to_vec();
+    let wire = client.take_output();
     assert!(wire.len() < 64 << 10);
     server.receive(&wire);
     let error = loop {
@@ -164,5 +161,5 @@ fn decompression_bomb_is_answered_with_1009() {
         }
     };
     assert_eq!(error.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
-    assert_eq!(&server.pending_output()[..4], b"\x88\x13\x03\xf1");
+    assert_eq!(&server.take_output()[..4], b"\x88\x13\x03\xf1");
 }

@@ -111,6 +111,7 @@ fn server_closing_first_sends_close_notify() {
         Err(Error::Closed {
             frame: Some(frame),
             clean: true,
+            by: rfc6455::ClosedBy::Peer,
         }) => {
             assert_eq!(frame.code, CloseCode::GOING_AWAY);
             assert_eq!(frame.reason.as_str(), "shutting down");

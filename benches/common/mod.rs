@@ -58,9 +58,7 @@ pub fn client_wire(w: &Workload, config: Config) -> Vec<u8> {
     let mut wire = Vec::with_capacity(w.count * (w.size + 14));
     for _ in 0..w.count {
         client.send_binary(&data).expect("send");
-        wire.extend_from_slice(client.pending_output());
-        let n = client.pending_output().len();
-        client.advance_output(n);
+        wire.extend_from_slice(&client.take_output());
     }
     wire
 }

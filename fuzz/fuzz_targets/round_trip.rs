@@ -16,7 +16,8 @@ use libfuzzer_sys::fuzz_target;
 use rfc6455::frame::OpCode;
 use rfc6455::{CloseCode, CloseFrame, Config, Connection, Event, Message, MessageKind, Role};
 use rfc6455_fuzz::{
-    assert_events_within_limits, deflate_settings, drain, frames, normalize, split, FixedRng, Input,
+    assert_events_within_limits, deflate_settings, drain, frames, normalize, pending, split,
+    FixedRng, Input,
 };
 
 const CODES: [u16; 11] = [
@@ -174,7 +175,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(events, expected);
     }
     // The receiver answered only with pongs and the close echo.
-    for (h, payload) in frames(receiver.pending_output(), receiver_role) {
+    for (h, payload) in frames(&pending(&receiver), receiver_role) {
         match h.opcode {
             OpCode::Pong => {}
             OpCode::Close => {

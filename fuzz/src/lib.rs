@@ -144,6 +144,11 @@ pub fn drain_borrowed(conn: &mut Connection, events: &mut Vec<Event>) -> Option<
     }
 }
 
+/// All of a connection's pending output, left queued.
+pub fn pending(conn: &Connection) -> Vec<u8> {
+    conn.output_chunks().flatten().copied().collect()
+}
+
 /// Decodes every frame a connection wrote, checking that our own output is
 /// well-formed: whole frames only, masked exactly when we are the client,
 /// control frames short and unfragmented, no reserved bits but RSV1.
@@ -184,7 +189,7 @@ pub fn assert_failed_with(conn: &Connection, error: &ProtocolError, was_open: bo
         conn.state().is_closed(),
         "a protocol error closes: {error:?}"
     );
-    let frames = frames(conn.pending_output(), conn.role());
+    let frames = frames(&pending(&conn), conn.role());
     if !was_open {
         return;
     }
@@ -340,14 +345,14 @@ pub fn run_connection(role: Role, data: &[u8]) {
             {
                 // RFC 6455 §5.5.1: the close was answered, and that ends it.
                 assert_eq!(conn.state(), rfc6455::State::Closed { clean: true });
-                let out = frames(conn.pending_output(), role);
+                let out = frames(&pending(&conn), role);
                 let (h, _) = out.last().expect("close reply queued");
                 assert_eq!(h.opcode, OpCode::Close);
             }
         }
         assert_events_within_limits(&events, conn.config(), deflate.is_some());
         // Only pongs and at most one close are ever written in reply.
-        for (h, _) in frames(conn.pending_output(), role) {
+        for (h, _) in frames(&pending(&conn), role) {
             assert!(matches!(h.opcode, OpCode::Pong | OpCode::Close));
         }
         runs.push((events, error));

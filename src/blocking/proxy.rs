@@ -1,14 +1,15 @@
-//! Blocking connections through a proxy: TCP (or TLS, for an `https://`
-//! proxy) to the proxy, then the sans-IO [`Tunnel`] exchange driven over
-//! it, within [`HANDSHAKE_TIMEOUT`].
+//! Blocking connections through a proxy: TCP to the proxy (within the
+//! connect timeout), TLS for an `https://` proxy, then the sans-IO
+//! [`Tunnel`] exchange driven over it (each within
+//! [`HANDSHAKE_TIMEOUT`](super::HANDSHAKE_TIMEOUT)).
 
-use super::handshake::{HandshakeClock, HANDSHAKE_TIMEOUT};
-use super::{MaybeTlsStream, Transport};
+use super::handshake::{tcp_connect, HandshakeClock};
+use super::{BlockingTransport, MaybeTlsStream};
 use crate::error::Error;
-use crate::handshake::{Status, WsUrl};
-use crate::proxy::{ProxyConfig, ProxyError, ProxyErrorKind, ProxyScheme, ProxyUrl, Tunnel};
+use crate::handshake::{ClientOptions, Status, WsUrl};
+use crate::proxy::{ProxyError, ProxyErrorKind, ProxyScheme, ProxyUrl, Tunnel};
 use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 
 /// The TLS configuration an `https://` proxy is verified with: the one the
 /// WebSocket connection uses.
@@ -41,16 +42,16 @@ impl From<Route> for MaybeTlsStream {
 /// server's.
 pub(super) fn open(
     url: &WsUrl,
-    proxy: &ProxyConfig,
+    options: &ClientOptions,
     tls: ProxyTls<'_>,
 ) -> Result<(Route, Vec<u8>), Error> {
-    let Some(proxy) = proxy.proxy_for(url)? else {
-        let stream = super::handshake::tcp_connect(url)?;
+    let Some(proxy) = options.proxy.proxy_for(url)? else {
+        let stream = tcp_connect(&url.host, url.port, options)?;
         return Ok((Route::Tcp(stream), Vec::new()));
     };
     let fail = |kind| Error::from(ProxyError::new(proxy.to_string(), kind));
     let mut tunnel = Tunnel::for_url(&proxy, url).map_err(fail)?;
-    let mut stream = connect_to_proxy(&proxy, tls).map_err(fail)?;
+    let mut stream = connect_to_proxy(&proxy, options, tls).map_err(fail)?;
     let leftover = match &mut stream {
         Route::Tcp(tcp) => exchange(tcp, &mut tunnel),
         #[cfg(feature = "rustls")]
@@ -60,30 +61,13 @@ pub(super) fn open(
     Ok((stream, leftover))
 }
 
-/// TCP to the proxy within [`HANDSHAKE_TIMEOUT`] per address, then TLS
-/// for an `https://` proxy.
-fn connect_to_proxy(proxy: &ProxyUrl, tls: ProxyTls<'_>) -> Result<Route, ProxyErrorKind> {
-    let addrs = (proxy.host.as_str(), proxy.port)
-        .to_socket_addrs()
-        .map_err(ProxyErrorKind::Io)?;
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "the proxy's host has no address");
-    let mut connected = None;
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, HANDSHAKE_TIMEOUT) {
-            Ok(tcp) => {
-                connected = Some(tcp);
-                break;
-            }
-            Err(e) => last = e,
-        }
-    }
-    let tcp = match connected {
-        Some(tcp) => tcp,
-        None if last.kind() == io::ErrorKind::TimedOut => return Err(ProxyErrorKind::Timeout),
-        None => return Err(ProxyErrorKind::Io(last)),
-    };
-    // Frames are written whole; waiting to coalesce them only adds latency.
-    tcp.set_nodelay(true).map_err(ProxyErrorKind::Io)?;
+/// TCP to the proxy, then TLS for an `https://` proxy.
+fn connect_to_proxy(
+    proxy: &ProxyUrl,
+    options: &ClientOptions,
+    tls: ProxyTls<'_>,
+) -> Result<Route, ProxyErrorKind> {
+    let tcp = tcp_connect(&proxy.host, proxy.port, options).map_err(kind_of)?;
     match proxy.scheme {
         ProxyScheme::Https => https(proxy, tcp, tls),
         _ => Ok(Route::Tcp(tcp)),
@@ -96,7 +80,7 @@ fn https(proxy: &ProxyUrl, tcp: TcpStream, tls: ProxyTls<'_>) -> Result<Route, P
     let session = super::tls::client_session_for(&proxy.host, config).map_err(kind_of)?;
     // A proxy that accepts TCP and stays silent must not hold the TLS
     // handshake forever.
-    tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT))
+    tcp.set_read_timeout(Some(super::HANDSHAKE_TIMEOUT))
         .map_err(ProxyErrorKind::Io)?;
     let stream = super::tls::tls_over(session, tcp, &[]).map_err(kind_of)?;
     stream
@@ -112,8 +96,11 @@ fn https(_proxy: &ProxyUrl, _tcp: TcpStream, _tls: ProxyTls<'_>) -> Result<Route
 }
 
 /// Sends the tunnel's requests and feeds it the proxy's replies until the
-/// tunnel is up, within [`HANDSHAKE_TIMEOUT`].
-fn exchange<S: Transport>(stream: &mut S, tunnel: &mut Tunnel) -> Result<Vec<u8>, ProxyErrorKind> {
+/// tunnel is up, within [`HANDSHAKE_TIMEOUT`](super::HANDSHAKE_TIMEOUT).
+fn exchange<S: BlockingTransport>(
+    stream: &mut S,
+    tunnel: &mut Tunnel,
+) -> Result<Vec<u8>, ProxyErrorKind> {
     let mut clock = HandshakeClock::start(stream);
     let mut buf = [0u8; 1024];
     loop {
@@ -139,6 +126,7 @@ fn exchange<S: Transport>(stream: &mut S, tunnel: &mut Tunnel) -> Result<Vec<u8>
 /// A transport failure while talking to the proxy, as a proxy error.
 fn kind_of(error: Error) -> ProxyErrorKind {
     match error {
+        Error::Timeout(_) => ProxyErrorKind::Timeout,
         Error::Io(e)
             if matches!(
                 e.kind(),

@@ -2,7 +2,7 @@
 //! TLS over TCP for `wss://` (through a proxy too: the tunnel is a TCP
 //! stream, or TLS to an `https://` proxy).
 
-use super::Transport;
+use super::BlockingTransport;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -12,6 +12,18 @@ use std::time::Duration;
 /// One type for both schemes, so that code calling
 /// [`connect`](super::connect) compiles the same whether or not some crate
 /// in the build turns on the `rustls` feature.
+///
+/// ```
+/// use rfc6455::blocking::{self, MaybeTlsStream};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # std::thread::spawn(move || { let _ = blocking::accept(listener.accept().unwrap().0); });
+/// let ws = blocking::connect(&url)?;
+/// let stream: &MaybeTlsStream = ws.get_ref();
+/// assert!(!stream.is_tls()); // ws://
+/// println!("connected from {}", stream.tcp().local_addr()?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MaybeTlsStream {
@@ -53,7 +65,7 @@ impl MaybeTlsStream {
         self.tcp().read_timeout()
     }
 
-    fn transport(&mut self) -> &mut dyn Transport {
+    fn transport(&mut self) -> &mut dyn BlockingTransport {
         match self {
             MaybeTlsStream::Plain(tcp) => tcp,
             #[cfg(feature = "rustls")]
@@ -84,7 +96,7 @@ impl Write for MaybeTlsStream {
     }
 }
 
-impl Transport for MaybeTlsStream {
+impl BlockingTransport for MaybeTlsStream {
     fn shutdown(&mut self) -> io::Result<()> {
         self.transport().shutdown()
     }
@@ -95,5 +107,9 @@ impl Transport for MaybeTlsStream {
 
     fn read_timeout(&self) -> io::Result<Option<Duration>> {
         MaybeTlsStream::read_timeout(self)
+    }
+
+    fn set_nodelay(&mut self, nodelay: bool) -> io::Result<()> {
+        self.tcp().set_nodelay(nodelay)
     }
 }

@@ -7,7 +7,7 @@
 
 use super::handshake::{accept_with, client_after, Rejection};
 use super::proxy::Route;
-use super::{MaybeTlsStream, Transport, WebSocket};
+use super::{BlockingTransport, MaybeTlsStream, WebSocket};
 use crate::config::Config;
 use crate::error::Error;
 use crate::handshake::{AcceptOptions, ClientOptions, Request, WsUrl};
@@ -94,7 +94,7 @@ pub fn connect_tls(
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let parsed = WsUrl::parse(url)?;
     if !parsed.secure {
-        let (route, leftover) = super::proxy::open(&parsed, &options.proxy, Some(&tls))?;
+        let (route, leftover) = super::proxy::open(&parsed, &options, Some(&tls))?;
         return client_after(route.into(), &parsed, options, config, &leftover);
     }
     connect_parsed(&parsed, tls, options, config)
@@ -128,7 +128,7 @@ pub(super) fn connect_parsed(
     config: Config,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let session = client_session(parsed, tls.clone())?;
-    let stream = match super::proxy::open(parsed, &options.proxy, Some(&tls))? {
+    let stream = match super::proxy::open(parsed, &options, Some(&tls))? {
         (Route::Tcp(tcp), early) => {
             MaybeTlsStream::Rustls(Box::new(tls_over(session, tcp, &early)?))
         }
@@ -143,7 +143,7 @@ pub(super) fn connect_parsed(
 /// certificate errors surface here) and its ALPN choice checked. `early`:
 /// bytes the server sent before we spoke, already read (a proxy's
 /// leftovers).
-pub(super) fn tls_over<T: Transport>(
+pub(super) fn tls_over<T: BlockingTransport>(
     mut session: ClientConnection,
     transport: T,
     early: &[u8],
@@ -193,7 +193,7 @@ where
     let mut stream = StreamOwned::new(ServerConnection::new(tls)?, tcp);
     if let Err(error) = finish_tls_handshake(&mut stream) {
         // Our alert, if any, went out with the failure; just drop TCP.
-        let _ = Transport::shutdown(&mut stream.sock);
+        let _ = BlockingTransport::shutdown(&mut stream.sock);
         return Err(error);
     }
     accept_with(stream, config, decide)
@@ -218,13 +218,13 @@ where
     Ok(())
 }
 
-/// TLS over any [`Transport`]: closing sends `close_notify` before closing
+/// TLS over any [`BlockingTransport`]: closing sends `close_notify` before closing
 /// the transport; read timeouts are the transport's.
-impl<C, S, T> Transport for StreamOwned<C, T>
+impl<C, S, T> BlockingTransport for StreamOwned<C, T>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<S>>,
     S: SideData,
-    T: Transport,
+    T: BlockingTransport,
 {
     fn shutdown(&mut self) -> io::Result<()> {
         // RFC 8446 §6.1: close_notify tells the peer the end is deliberate,
@@ -243,7 +243,7 @@ where
             }
         }
         // Close the transport even if the alert could not be sent.
-        let closed = Transport::shutdown(&mut self.sock);
+        let closed = BlockingTransport::shutdown(&mut self.sock);
         sent.and(closed)
     }
 
@@ -253,5 +253,9 @@ where
 
     fn read_timeout(&self) -> io::Result<Option<Duration>> {
         self.sock.read_timeout()
+    }
+
+    fn set_nodelay(&mut self, nodelay: bool) -> io::Result<()> {
+        self.sock.set_nodelay(nodelay)
     }
 }

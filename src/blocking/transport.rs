@@ -10,8 +10,42 @@ use std::time::Duration;
 /// stream trait cannot express: to close the transport (RFC 6455 §7.1.1: the
 /// server closes TCP first) and to bound the client's wait for that close.
 /// Both have no-op defaults, so any stream works with a one-line
-/// `impl Transport for MyStream {}`; dropping the stream then closes it.
-pub trait Transport: Read + Write {
+/// `impl BlockingTransport for MyStream {}`; dropping the stream then closes it.
+///
+/// ```
+/// use rfc6455::blocking::{BlockingTransport, WebSocket};
+/// use rfc6455::{Config, Connection, Role};
+/// use std::io::{self, Read, Write};
+///
+/// /// A stream that counts the bytes written through it.
+/// struct Counted<S> {
+///     inner: S,
+///     written: usize,
+/// }
+/// impl<S: Read> Read for Counted<S> {
+///     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+///         self.inner.read(buf)
+///     }
+/// }
+/// impl<S: Write> Write for Counted<S> {
+///     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+///         let n = self.inner.write(buf)?;
+///         self.written += n;
+///         Ok(n)
+///     }
+///     fn flush(&mut self) -> io::Result<()> {
+///         self.inner.flush()
+///     }
+/// }
+/// impl<S: Read + Write> BlockingTransport for Counted<S> {}
+///
+/// let counted = Counted { inner: io::Cursor::new(Vec::new()), written: 0 };
+/// let mut ws = WebSocket::from_parts(counted, Connection::new(Role::Server, Config::default()), None);
+/// ws.send("hello")?;
+/// assert_eq!(ws.get_ref().written, 7); // a 2-byte header and the payload
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+pub trait BlockingTransport: Read + Write {
     /// Close the transport (or at least our sending half).
     fn shutdown(&mut self) -> io::Result<()> {
         Ok(())
@@ -26,9 +60,16 @@ pub trait Transport: Read + Write {
     fn read_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(None)
     }
+
+    /// Send small writes at once instead of coalescing them (TCP's
+    /// `TCP_NODELAY`); the adapter turns it on for every socket it
+    /// connects or accepts, since it writes whole frames.
+    fn set_nodelay(&mut self, _nodelay: bool) -> io::Result<()> {
+        Ok(())
+    }
 }
 
-impl Transport for TcpStream {
+impl BlockingTransport for TcpStream {
     fn shutdown(&mut self) -> io::Result<()> {
         match TcpStream::shutdown(self, Shutdown::Both) {
             // Already closed by the peer: nothing left to do.
@@ -44,10 +85,14 @@ impl Transport for TcpStream {
     fn read_timeout(&self) -> io::Result<Option<Duration>> {
         TcpStream::read_timeout(self)
     }
+
+    fn set_nodelay(&mut self, nodelay: bool) -> io::Result<()> {
+        TcpStream::set_nodelay(self, nodelay)
+    }
 }
 
 #[cfg(unix)]
-impl Transport for std::os::unix::net::UnixStream {
+impl BlockingTransport for std::os::unix::net::UnixStream {
     fn shutdown(&mut self) -> io::Result<()> {
         match std::os::unix::net::UnixStream::shutdown(self, Shutdown::Both) {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
@@ -64,7 +109,7 @@ impl Transport for std::os::unix::net::UnixStream {
     }
 }
 
-impl<T: Transport + ?Sized> Transport for Box<T> {
+impl<T: BlockingTransport + ?Sized> BlockingTransport for Box<T> {
     fn shutdown(&mut self) -> io::Result<()> {
         (**self).shutdown()
     }
@@ -75,5 +120,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 
     fn read_timeout(&self) -> io::Result<Option<Duration>> {
         (**self).read_timeout()
+    }
+
+    fn set_nodelay(&mut self, nodelay: bool) -> io::Result<()> {
+        (**self).set_nodelay(nodelay)
     }
 }

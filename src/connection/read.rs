@@ -8,7 +8,7 @@
 //! message buffer whose growth the limits bound before it happens.
 
 use super::{Connection, Event, Fragment, Role, State};
-use crate::close::CloseFrame;
+use crate::close::{CloseFrame, ClosedBy};
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode};
 use crate::mask::apply_mask;
@@ -145,6 +145,13 @@ impl ReadState {
         if total > have {
             self.buf.reserve(total - have);
         }
+    }
+
+    /// Payload bytes the frame in progress still lacks (0 between frames).
+    pub(super) fn frame_missing(&self) -> usize {
+        self.frame
+            .as_ref()
+            .map_or(0, |frame| frame.remaining.saturating_sub(self.data_len()))
     }
 
     pub(super) fn shrink(&mut self) {
@@ -466,6 +473,11 @@ impl Connection {
                 let close = CloseFrame::parse(&payload)?;
                 self.reply_to_close(&close);
                 self.peer_close = Some(close.clone());
+                self.closed_by = Some(if self.state.is_closing() {
+                    ClosedBy::Us
+                } else {
+                    ClosedBy::Peer
+                });
                 // RFC 6455 §7.1.4: once a close frame was both sent and
                 // received, the closing handshake is complete.
                 self.state = State::Closed { clean: true };

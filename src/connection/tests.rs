@@ -52,6 +52,11 @@ fn feed(c: &mut Connection, bytes: &[u8]) -> Vec<Result<Event, ProtocolError>> {
     }
 }
 
+/// All pending output, left queued.
+fn pending(c: &Connection) -> Vec<u8> {
+    c.output_chunks().flatten().copied().collect()
+}
+
 /// Decode every frame in an output buffer: (header, unmasked payload).
 fn frames(mut out: &[u8]) -> Vec<(FrameHeader, Vec<u8>)> {
     let mut frames = Vec::new();
@@ -70,7 +75,7 @@ fn frames(mut out: &[u8]) -> Vec<(FrameHeader, Vec<u8>)> {
 
 /// The close code in the last frame of the output, which must be a close.
 fn sent_close_code(c: &Connection) -> u16 {
-    let frames = frames(c.pending_output());
+    let frames = frames(&pending(c));
     let (h, payload) = frames.last().expect("a close frame was queued");
     assert_eq!(h.opcode, OpCode::Close);
     u16::from_be_bytes([payload[0], payload[1]])
@@ -143,7 +148,7 @@ mod rfc_5_framing {
             got.extend(feed(&mut trickle, core::slice::from_ref(byte)));
         }
         assert_eq!(got, expected);
-        assert_eq!(trickle.pending_output(), whole.pending_output());
+        assert_eq!(pending(&trickle), pending(&whole));
     }
 
     #[test]
@@ -212,14 +217,14 @@ mod rfc_5_framing {
         c.send_text("one").unwrap();
         c.send_text("two").unwrap();
         c.send_ping(b"p").unwrap();
-        let sent = frames(c.pending_output());
+        let sent = frames(&pending(&c));
         let keys: Vec<_> = sent.iter().map(|(h, _)| h.mask.expect("masked")).collect();
         assert_ne!(keys[0], keys[1]);
         assert_ne!(keys[1], keys[2]);
         assert_eq!(sent[0].1, b"one");
         // The server decodes them.
         let mut s = server();
-        let out = c.pending_output().to_vec();
+        let out = pending(&c);
         assert_eq!(feed(&mut s, &out)[..2], [Ok(text("one")), Ok(text("two"))]);
     }
 
@@ -227,11 +232,11 @@ mod rfc_5_framing {
     fn server_never_masks() {
         let mut s = server();
         s.send_binary(&[1, 2, 3]).unwrap();
-        assert_eq!(s.pending_output(), b"\x82\x03\x01\x02\x03");
+        assert_eq!(pending(&s), b"\x82\x03\x01\x02\x03");
         let mut big = server();
         big.send_binary(&[0u8; 70000]).unwrap();
         assert_eq!(
-            &big.pending_output()[..10],
+            &pending(&big)[..10],
             b"\x82\x7f\x00\x00\x00\x00\x00\x01\x11\x70"
         );
     }
@@ -256,7 +261,7 @@ mod rfc_5_4_fragmentation {
                 Ok(text("Hello")),
             ]
         );
-        assert_eq!(s.pending_output(), b"\x8a\x0dare you there");
+        assert_eq!(pending(&s), b"\x8a\x0dare you there");
     }
 
     #[test]
@@ -286,7 +291,7 @@ mod rfc_5_4_fragmentation {
         };
         let mut s = conn(Role::Server, config);
         s.send_text("abcdefghij").unwrap();
-        assert_eq!(s.pending_output(), b"\x01\x04abcd\x00\x04efgh\x80\x02ij");
+        assert_eq!(pending(&s), b"\x01\x04abcd\x00\x04efgh\x80\x02ij");
     }
 
     #[test]
@@ -296,7 +301,7 @@ mod rfc_5_4_fragmentation {
         s.send_ping(b"").unwrap();
         assert!(matches!(s.send_text("x"), Err(Error::FragmentOutOfOrder)));
         s.send_fragment(MessageKind::Binary, b"cd", true).unwrap();
-        assert_eq!(s.pending_output(), b"\x02\x02ab\x89\x00\x80\x02cd");
+        assert_eq!(pending(&s), b"\x02\x02ab\x89\x00\x80\x02cd");
     }
 }
 
@@ -335,7 +340,7 @@ mod rfc_5_5_control {
             feed(&mut s, &masked(0x89, b"x")),
             vec![Ok(Event::Ping(Bytes::from_static(b"x")))]
         );
-        assert!(s.pending_output().is_empty());
+        assert!(!s.has_pending_output());
     }
 
     #[test]
@@ -343,7 +348,7 @@ mod rfc_5_5_control {
         let mut s = server();
         let _ = feed(&mut s, &masked(0x89, b"p"));
         s.send_text("after").unwrap();
-        let sent = frames(s.pending_output());
+        let sent = frames(&pending(&s));
         assert_eq!(sent[0].0.opcode, OpCode::Pong);
         assert_eq!(sent[1].0.opcode, OpCode::Text);
     }
@@ -357,11 +362,11 @@ mod rfc_5_5_control {
         }
         let events = feed(&mut s, &wire);
         assert_eq!(events.len(), 10_000);
-        assert_eq!(s.pending_output(), b"\x8a\x04\x00\x00\x27\x0f");
+        assert_eq!(pending(&s), b"\x8a\x04\x00\x00\x27\x0f");
         // A pong already partly written is never rewritten.
         s.advance_output(1);
         let _ = feed(&mut s, &masked(0x89, b"z"));
-        assert_eq!(s.pending_output(), b"\x04\x00\x00\x27\x0f\x8a\x01z");
+        assert_eq!(pending(&s), b"\x04\x00\x00\x27\x0f\x8a\x01z");
     }
 
     #[test]
@@ -389,10 +394,10 @@ mod rfc_7_close {
                 "bye"
             ))))]
         );
-        assert_eq!(s.pending_output(), b"\x88\x02\x03\xe8");
+        assert_eq!(pending(&s), b"\x88\x02\x03\xe8");
         assert_eq!(s.state(), State::Closed { clean: true });
         assert!(!s.should_close_transport(), "output first");
-        let n = s.pending_output().len();
+        let n = s.output_len();
         s.advance_output(n);
         // RFC 6455 §7.1.1: the server closes the TCP connection first.
         assert!(s.should_close_transport());
@@ -405,10 +410,10 @@ mod rfc_7_close {
     fn empty_close_is_answered_with_empty_close() {
         let mut c = client();
         assert_eq!(feed(&mut c, b"\x88\x00"), vec![Ok(Event::Close(None))]);
-        let sent = frames(c.pending_output());
+        let sent = frames(&pending(&c));
         assert_eq!((sent[0].0.opcode, sent[0].1.len()), (OpCode::Close, 0));
         // A client waits for the server to close the transport.
-        let n = c.pending_output().len();
+        let n = c.output_len();
         c.advance_output(n);
         assert!(!c.should_close_transport());
     }
@@ -419,9 +424,9 @@ mod rfc_7_close {
         c.close(CloseCode::GOING_AWAY, "shutting down").unwrap();
         assert_eq!(c.state(), State::Closing);
         // Closing twice is not an error and sends nothing more.
-        let queued = c.pending_output().len();
+        let queued = c.output_len();
         c.close(CloseCode::NORMAL, "again").unwrap();
-        assert_eq!(c.pending_output().len(), queued);
+        assert_eq!(c.output_len(), queued);
         assert!(matches!(c.send_binary(b"x"), Err(Error::SendAfterClose)));
         // Data still arriving before the peer's close is delivered.
         assert_eq!(feed(&mut c, b"\x81\x02hi"), vec![Ok(text("hi"))]);
@@ -434,7 +439,7 @@ mod rfc_7_close {
             ))))]
         );
         assert_eq!(c.state(), State::Closed { clean: true });
-        let sent = frames(c.pending_output());
+        let sent = frames(&pending(&c));
         assert_eq!(sent.len(), 1, "no second close frame");
         assert_eq!(&sent[0].1[2..], b"shutting down");
     }
@@ -536,7 +541,7 @@ mod rfc_8_1_utf8 {
     fn binary_is_not_validated() {
         let mut s = server();
         assert_eq!(feed(&mut s, &masked(0x82, b"\xff")).len(), 1);
-        assert!(s.pending_output().is_empty());
+        assert!(!s.has_pending_output());
     }
 }
 
@@ -592,7 +597,7 @@ mod limits {
         let mut c = conn(Role::Client, small.clone());
         c.send_binary(&[7; 25]).unwrap();
         // Three frames (10 + 10 + 5) that a peer with the same limits accepts.
-        let wire = c.pending_output().to_vec();
+        let wire = pending(&c);
         let events = feed(&mut conn(Role::Server, small), &wire);
         assert_eq!(
             events,
@@ -612,11 +617,7 @@ mod limits {
             s.send_binary(&[0; 50]),
             Err(Error::WouldExceedBuffer)
         ));
-        assert_eq!(
-            s.pending_output().len(),
-            52,
-            "nothing queued by the refused send"
-        );
+        assert_eq!(s.output_len(), 52, "nothing queued by the refused send");
         s.advance_output(52);
         s.send_binary(&[0; 50]).unwrap();
     }
@@ -632,7 +633,7 @@ mod io_surface {
         s.send_text("World").unwrap();
         let mut written = Vec::new();
         while s.has_pending_output() {
-            written.push(s.pending_output()[0]);
+            written.push(s.output_chunk()[0]);
             s.advance_output(1);
         }
         assert_eq!(written, b"\x81\x05Hello\x81\x05World");
@@ -660,9 +661,9 @@ mod io_surface {
         s.send_text("queued").unwrap();
         s.shrink_buffers();
         assert_eq!(s.buffered_input(), 5);
-        assert_eq!(s.pending_output(), b"\x81\x06queued");
+        assert_eq!(pending(&s), b"\x81\x06queued");
         assert_eq!(feed(&mut s, &wire[5..]), vec![Ok(text("split frame"))]);
-        let n = s.pending_output().len();
+        let n = s.output_len();
         s.advance_output(n);
         // Empty buffers are dropped; the connection keeps working.
         s.shrink_buffers();
@@ -786,7 +787,7 @@ mod borrowed_events {
             c.send(Message::binary(vec![i; usize::from(i) * 40]))
                 .unwrap();
         }
-        s.receive(c.pending_output());
+        s.receive(&pending(&c));
         let mut seen = Vec::new();
         for i in 0..6 {
             let event = if i % 2 == 0 {
@@ -832,7 +833,7 @@ mod borrowed_events {
                         sender.send_ping(b"between").unwrap();
                     }
                 }
-                let wire = sender.pending_output().to_vec();
+                let wire = pending(&sender);
                 let mut owned_side = server();
                 let mut borrowed_side = server();
                 let mut want = Vec::new();
@@ -869,7 +870,7 @@ mod pair {
     use proptest::prelude::*;
 
     fn shuttle(from: &mut Connection, to: &mut Connection, cuts: &[usize]) -> Vec<Event> {
-        let wire = from.pending_output().to_vec();
+        let wire = pending(from);
         from.advance_output(wire.len());
         let mut events = Vec::new();
         let mut pos = 0;

@@ -4,17 +4,25 @@
 //! buffer, so the order on the wire is the order of the calls and nothing
 //! allocates per frame once the buffer has grown.
 
+use super::output::OutputQueue;
 use super::{Connection, Role, State};
 use crate::close::{CloseCode, CloseFrame};
 use crate::error::Error;
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
-use crate::mask::apply_mask;
-use crate::message::{Message, MessageKind};
+use crate::mask::extend_masked;
+use crate::message::{Message, MessageKind, Utf8Bytes};
 use crate::rng::RandomSource;
-use bytes::{Buf, BytesMut};
+use bytes::{Bytes, BytesMut};
+
+/// Payloads of at least this many bytes that a server sends unmasked are
+/// queued as shared [`Bytes`] instead of copied into the output buffer.
+/// Below it, a copy costs less than the extra chunk does (one more
+/// `IoSlice` per write, a segment to track, the payload's memory held until
+/// written); chosen with the `write 1 x` rows of `benches/connection.rs`.
+pub(crate) const SHARE_MIN: usize = 1024;
 
 pub(super) struct WriteState {
-    out: BytesMut,
+    pub(super) out: OutputQueue,
     /// Bytes ever queued / ever written: positions that survive `advance`.
     queued_total: u64,
     written_total: u64,
@@ -29,17 +37,13 @@ pub(super) struct WriteState {
 impl WriteState {
     pub(super) fn new() -> Self {
         WriteState {
-            out: BytesMut::new(),
+            out: OutputQueue::new(),
             queued_total: 0,
             written_total: 0,
             last_pong: None,
             fragmenting: None,
             close_sent: false,
         }
-    }
-
-    pub(super) fn pending(&self) -> &[u8] {
-        &self.out
     }
 
     pub(super) fn advance(&mut self, n: usize) {
@@ -49,19 +53,36 @@ impl WriteState {
     }
 
     pub(super) fn shrink(&mut self) {
-        if self.out.is_empty() {
-            self.out = BytesMut::new();
-        }
+        self.out.shrink();
     }
 
     pub(super) fn take(&mut self) -> BytesMut {
-        let taken = self.out.split();
+        let taken = self.out.take();
         self.written_total += taken.len() as u64;
         taken
     }
 
+    /// Encode a header into the output buffer, counting the payload that
+    /// the caller appends after it; returns the mask key.
+    fn push_header(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv1: bool,
+        len: usize,
+        rng: &mut dyn RandomSource,
+        role: Role,
+    ) -> Option<[u8; 4]> {
+        let mask = (role == Role::Client).then(|| rng.mask_key());
+        let (head, head_len) = encode_header(opcode, fin, rsv1, len, mask);
+        self.out.owned.reserve(head_len + len);
+        self.out.owned.extend_from_slice(&head[..head_len]);
+        self.queued_total += (head_len + len) as u64;
+        mask
+    }
+
     /// Append one frame. The payload is copied into the output buffer and,
-    /// for a client, masked there with a fresh key (RFC 6455 §5.3).
+    /// for a client, masked on the way with a fresh key (RFC 6455 §5.3).
     pub(super) fn push_frame(
         &mut self,
         opcode: OpCode,
@@ -71,22 +92,46 @@ impl WriteState {
         rng: &mut dyn RandomSource,
         role: Role,
     ) {
-        let mut header = FrameHeader::new(opcode, payload.len() as u64);
-        header.fin = fin;
-        header.rsv1 = rsv1;
+        match self.push_header(opcode, fin, rsv1, payload.len(), rng, role) {
+            Some(key) => extend_masked(&mut self.out.owned, payload, key),
+            None => crate::copy::extend(&mut self.out.owned, payload),
+        }
+    }
+
+    /// Append one frame whose payload the caller owns as [`Bytes`]: a
+    /// server queues it unmasked (RFC 6455 §5.1) by
+    /// [`push_unmasked`](Self::push_unmasked); a client copies and masks it
+    /// as [`push_frame`](Self::push_frame) does.
+    pub(super) fn push_frame_bytes(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv1: bool,
+        payload: Bytes,
+        rng: &mut dyn RandomSource,
+        role: Role,
+    ) {
         if role == Role::Client {
-            header.mask = Some(rng.mask_key());
+            self.push_frame(opcode, fin, rsv1, &payload, rng, role);
+            return;
         }
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let head_len = header.encode(&mut head);
-        self.out.reserve(head_len + payload.len());
-        self.out.extend_from_slice(&head[..head_len]);
-        let start = self.out.len();
-        crate::copy::extend(&mut self.out, payload);
-        if let Some(key) = header.mask {
-            apply_mask(&mut self.out[start..], key, 0);
+        let (head, head_len) = encode_header(opcode, fin, rsv1, payload.len(), None);
+        self.push_unmasked(&head[..head_len], payload);
+    }
+
+    /// Append an encoded unmasked header and its payload: a payload of
+    /// [`SHARE_MIN`] bytes or more as a shared segment (no copy), a smaller
+    /// one copied after the header.
+    pub(super) fn push_unmasked(&mut self, header: &[u8], payload: Bytes) {
+        self.queued_total += (header.len() + payload.len()) as u64;
+        if payload.len() >= SHARE_MIN {
+            self.out.owned.extend_from_slice(header);
+            self.out.push_shared(payload);
+        } else {
+            self.out.owned.reserve(header.len() + payload.len());
+            self.out.owned.extend_from_slice(header);
+            self.out.owned.extend_from_slice(&payload);
         }
-        self.queued_total += (head_len + payload.len()) as u64;
     }
 
     pub(super) fn queue_close(
@@ -119,9 +164,10 @@ impl WriteState {
         role: Role,
     ) {
         if let Some((start, end)) = self.last_pong {
+            // Wholly unsent and last: its bytes are all in the owned
+            // tail (a pong is never a shared segment).
             if start >= self.written_total && end == self.queued_total {
-                let keep = (start - self.written_total) as usize;
-                self.out.truncate(keep);
+                self.out.truncate_tail((end - start) as usize);
                 self.queued_total = start;
             }
         }
@@ -140,75 +186,146 @@ impl Connection {
     /// Queue a whole message, compressed when permessage-deflate is active
     /// and the message is over the threshold, and split into frames of
     /// [`Config::fragment_size`](crate::Config::fragment_size) if set.
+    ///
+    /// A server keeps a large payload's [`Bytes`] as they are and queues
+    /// them for the transport without a copy (the output then holds a
+    /// reference until they are written; `Bytes` are immutable, so nothing
+    /// the application does with its own handle afterwards can change what
+    /// is sent). A client copies the payload, masking it on the way.
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
+        self.try_send(message).map_err(|(error, _)| error)
+    }
+
+    /// [`send`](Self::send), handing the message back when it is refused
+    /// (for adapters that return it to their caller).
+    pub(crate) fn try_send(&mut self, message: Message) -> Result<(), (Error, Message)> {
         let kind = message.kind();
-        self.send_message(kind, message.as_bytes())
+        let bytes = match message {
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(bytes) => bytes,
+        };
+        self.send_message(kind, Payload::Shared(bytes))
+            .map_err(|(error, payload)| {
+                let Payload::Shared(bytes) = payload else {
+                    unreachable!("send_message hands back the payload it was given")
+                };
+                let message = match kind {
+                    MessageKind::Text => Message::Text(Utf8Bytes::from_validated(bytes)),
+                    MessageKind::Binary => Message::Binary(bytes),
+                };
+                (error, message)
+            })
     }
 
-    /// Queue a text message.
+    /// Queue a text message (copied).
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send_message(MessageKind::Text, text.as_bytes())
+        self.send_message(MessageKind::Text, Payload::Borrowed(text.as_bytes()))
+            .map_err(|(error, _)| error)
     }
 
-    /// Queue a binary message.
+    /// Queue a binary message (copied).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.send_message(MessageKind::Binary, data)
+        self.send_message(MessageKind::Binary, Payload::Borrowed(data))
+            .map_err(|(error, _)| error)
     }
 
-    fn send_message(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), Error> {
-        self.check_can_send_data()?;
-        if self.write.fragmenting.is_some() {
-            return Err(Error::FragmentOutOfOrder);
+    /// Queue a message; a refusal hands the payload back untouched.
+    fn send_message<'a>(
+        &mut self,
+        kind: MessageKind,
+        payload: Payload<'a>,
+    ) -> Result<(), (Error, Payload<'a>)> {
+        if let Err(error) = self.check_can_send_message() {
+            return Err((error, payload));
         }
         #[cfg(feature = "deflate")]
         if let Some(deflate) = self.deflate.as_mut() {
             if deflate.should_compress(payload.len()) {
                 let mut compressed = alloc::vec::Vec::new();
-                deflate.compress(payload, &mut compressed);
-                self.check_room(compressed.len())?;
-                self.push_message_frames(kind, &compressed, true);
+                deflate.compress(payload.as_slice(), &mut compressed);
+                if let Err(error) = self.check_room(compressed.len()) {
+                    return Err((error, payload));
+                }
+                self.push_message_frames(kind, Payload::Borrowed(&compressed), true);
                 return Ok(());
             }
         }
-        self.check_room(payload.len())?;
+        if let Err(error) = self.check_room(payload.len()) {
+            return Err((error, payload));
+        }
         self.push_message_frames(kind, payload, false);
         Ok(())
     }
 
-    fn push_message_frames(&mut self, kind: MessageKind, payload: &[u8], compressed: bool) {
-        let first_op = data_opcode(kind);
-        // Never send a frame larger than we would accept ourselves: a
-        // compressed message can outgrow its input (incompressible data), so
-        // without this cap a 16 MiB message sent under permessage-deflate
-        // would reach a peer with the same (default) limits as a frame just
-        // over 16 MiB and be refused with 1009, although the message itself
-        // is well under `max_message_size`.
-        let size = self
-            .config
+    /// Whether a whole data message may be queued now.
+    pub(super) fn check_can_send_message(&self) -> Result<(), Error> {
+        self.check_can_send_data()?;
+        if self.write.fragmenting.is_some() {
+            return Err(Error::FragmentOutOfOrder);
+        }
+        Ok(())
+    }
+
+    /// The largest frame payload we send. Never a frame larger than we
+    /// would accept ourselves: a compressed message can outgrow its input
+    /// (incompressible data), so without this cap a 16 MiB message sent
+    /// under permessage-deflate would reach a peer with the same (default)
+    /// limits as a frame just over 16 MiB and be refused with 1009,
+    /// although the message itself is well under `max_message_size`.
+    pub(super) fn max_send_frame(&self) -> usize {
+        self.config
             .fragment_size
             .unwrap_or(usize::MAX)
             .min(self.config.max_frame_size)
-            .max(1);
-        if payload.len() <= size {
+            .max(1)
+    }
+
+    fn push_message_frames(&mut self, kind: MessageKind, payload: Payload<'_>, compressed: bool) {
+        let first_op = data_opcode(kind);
+        let size = self.max_send_frame();
+        let total = payload.len();
+        if total <= size {
             let rng = &mut *self.rng;
-            self.write
-                .push_frame(first_op, true, compressed, payload, rng, self.role);
+            match payload {
+                Payload::Borrowed(bytes) => self
+                    .write
+                    .push_frame(first_op, true, compressed, bytes, rng, self.role),
+                // Moved, not cloned: a clone of `Bytes` made from a `Vec`
+                // allocates.
+                Payload::Shared(bytes) => self
+                    .write
+                    .push_frame_bytes(first_op, true, compressed, bytes, rng, self.role),
+            }
             return;
         }
-        let mut chunks = payload.chunks(size).peekable();
-        let mut first = true;
-        while let Some(chunk) = chunks.next() {
+        let mut start = 0;
+        while start < total {
+            let end = total.min(start.saturating_add(size));
+            let first = start == 0;
             let opcode = if first {
                 first_op
             } else {
                 OpCode::Continuation
             };
-            let fin = chunks.peek().is_none();
             // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message only.
             let rsv1 = compressed && first;
-            self.write
-                .push_frame(opcode, fin, rsv1, chunk, &mut *self.rng, self.role);
-            first = false;
+            let rng = &mut *self.rng;
+            let fin = end == total;
+            match &payload {
+                // Slicing shares the payload; a piece that would be copied
+                // anyway is copied straight from the whole.
+                Payload::Shared(bytes) if self.role == Role::Server && end - start >= SHARE_MIN => {
+                    let piece = bytes.slice(start..end);
+                    self.write
+                        .push_frame_bytes(opcode, fin, rsv1, piece, rng, self.role)
+                }
+                _ => {
+                    let piece = &payload.as_slice()[start..end];
+                    self.write
+                        .push_frame(opcode, fin, rsv1, piece, rng, self.role)
+                }
+            }
+            start = end;
         }
     }
 
@@ -281,12 +398,12 @@ impl Connection {
     /// Whether `len` more payload bytes fit under the output high-water mark.
     pub fn has_room_for(&self, len: usize) -> bool {
         match self.config.max_output_buffer {
-            Some(mark) => self.write.pending().len() + len + MAX_HEADER_LEN <= mark,
+            Some(mark) => self.write.out.len() + len + MAX_HEADER_LEN <= mark,
             None => true,
         }
     }
 
-    fn check_room(&self, len: usize) -> Result<(), Error> {
+    pub(super) fn check_room(&self, len: usize) -> Result<(), Error> {
         if self.has_room_for(len) {
             Ok(())
         } else {
@@ -322,7 +439,44 @@ impl Connection {
     }
 }
 
-fn data_opcode(kind: MessageKind) -> OpCode {
+/// A frame header: the bytes and their length.
+fn encode_header(
+    opcode: OpCode,
+    fin: bool,
+    rsv1: bool,
+    len: usize,
+    mask: Option<[u8; 4]>,
+) -> ([u8; MAX_HEADER_LEN], usize) {
+    let mut header = FrameHeader::new(opcode, len as u64);
+    header.fin = fin;
+    header.rsv1 = rsv1;
+    header.mask = mask;
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let head_len = header.encode(&mut head);
+    (head, head_len)
+}
+
+/// A payload to send: borrowed (copied into the output) or the caller's
+/// own [`Bytes`] (shared with the output where that saves a copy).
+enum Payload<'a> {
+    Borrowed(&'a [u8]),
+    Shared(Bytes),
+}
+
+impl Payload<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Borrowed(bytes) => bytes,
+            Payload::Shared(bytes) => bytes,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+}
+
+pub(super) fn data_opcode(kind: MessageKind) -> OpCode {
     match kind {
         MessageKind::Text => OpCode::Text,
         MessageKind::Binary => OpCode::Binary,

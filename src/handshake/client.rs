@@ -12,12 +12,40 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use base64::Engine as _;
+use core::time::Duration;
 
 /// The most header fields accepted in a server's response. Generous, since
 /// proxies and CDNs add many; the size limit bounds the work anyway.
 const MAX_RESPONSE_HEADERS: usize = 128;
 
 /// What the client asks for beyond the bare upgrade.
+///
+/// ```
+/// use rfc6455::{blocking, ClientOptions, Config};
+/// use std::time::Duration;
+///
+/// let options = ClientOptions {
+///     protocols: vec!["graphql-transport-ws".into()],
+///     headers: vec![
+///         ("Origin".into(), "https://app.example".into()),
+///         ("Authorization".into(), "Bearer 3x4mpl3".into()),
+///     ],
+///     connect_timeout: Some(Duration::from_secs(3)),
+///     ..ClientOptions::default()
+/// };
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/graphql", listener.local_addr()?);
+/// # let server = std::thread::spawn(move || {
+/// #     blocking::accept_with(listener.accept().unwrap().0, Config::default(), |request| {
+/// #         assert_eq!(request.header("origin"), Some("https://app.example"));
+/// #         Ok(rfc6455::AcceptOptions { protocol: request.protocols.first().cloned(), ..Default::default() })
+/// #     }).map(|_| ())
+/// # });
+/// let ws = blocking::connect_with(&url, options, Config::default())?;
+/// assert_eq!(ws.protocol(), Some("graphql-transport-ws"));
+/// # server.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOptions {
     /// Subprotocols to offer, most preferred first (`Sec-WebSocket-Protocol`).
@@ -30,6 +58,12 @@ pub struct ClientOptions {
     pub headers: Vec<(String, String)>,
     /// The largest response header accepted, in bytes (default 16 KiB).
     pub max_response_size: usize,
+    /// How long opening the TCP connection may take, per address the host
+    /// resolves to (`None`, the default: the operating system's limit,
+    /// often minutes). Expiry is an error whose
+    /// [`is_timeout`](crate::Error::is_timeout) is true. Bounds the
+    /// connection to a proxy too.
+    pub connect_timeout: Option<Duration>,
     /// The proxy the adapters' `connect` functions go through (default:
     /// the environment's `HTTP_PROXY` and friends, see [`ProxyConfig`]).
     /// Not used by the sans-IO handshake itself, which sees only bytes.
@@ -43,6 +77,7 @@ impl Default for ClientOptions {
             extensions: Vec::new(),
             headers: Vec::new(),
             max_response_size: 16 * 1024,
+            connect_timeout: None,
             proxy: ProxyConfig::default(),
         }
     }
@@ -50,6 +85,25 @@ impl Default for ClientOptions {
 
 /// A client's handshake in progress: the request to send, and what the
 /// response must match.
+///
+/// ```
+/// use rfc6455::handshake::{accept_key, ClientHandshake, Status};
+/// use rfc6455::{ClientOptions, FastRng, WsUrl};
+///
+/// let url = WsUrl::parse("ws://example.com/")?;
+/// let handshake = ClientHandshake::new(&url, ClientOptions::default(), &mut FastRng::new());
+/// assert!(handshake.request().starts_with(b"GET / HTTP/1.1\r\nHost: example.com\r\n"));
+/// let reply = format!(
+///     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+///      Sec-WebSocket-Accept: {}\r\n\r\n",
+///     accept_key(handshake.key().as_bytes())
+/// );
+/// let Status::Complete((response, consumed)) = handshake.parse_response(reply.as_bytes())? else {
+///     unreachable!("the response is whole")
+/// };
+/// assert_eq!((response.status, consumed), (101, reply.len()));
+/// # Ok::<(), rfc6455::HandshakeError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientHandshake {
     request: Vec<u8>,
@@ -57,15 +111,56 @@ pub struct ClientHandshake {
     options: ClientOptions,
 }
 
-/// What the server agreed to in its `101` response.
+/// The server's `101 Switching Protocols` response: what it agreed to,
+/// and every header it sent (cookies, server-chosen session ids, ...).
+///
+/// Every client socket keeps it: `blocking::WebSocket::response`,
+/// `mio::WebSocket::response`.
+///
+/// ```
+/// use rfc6455::{AcceptOptions, ClientOptions, ClientUpgrade, Config, ServerUpgrade, WsUrl};
+///
+/// let url = WsUrl::parse("ws://example.com/chat")?;
+/// let options = ClientOptions {
+///     protocols: vec!["chat.v2".into()],
+///     ..ClientOptions::default()
+/// };
+/// let mut client = ClientUpgrade::new(&url, options, Config::default());
+///
+/// // The server's side, in memory: accept with the subprotocol and a cookie.
+/// let mut server = ServerUpgrade::new(Config::default());
+/// let request = server.receive(client.request())?.expect("a whole request");
+/// let accept = AcceptOptions {
+///     protocol: Some("chat.v2".into()),
+///     headers: vec![("Set-Cookie".into(), "session=42".into())],
+///     ..AcceptOptions::default()
+/// };
+/// let (reply, _server_conn) = server.accept(&request, accept);
+///
+/// let (_conn, response) = client.receive(&reply)?.expect("a whole response");
+/// assert_eq!(response.status, 101);
+/// assert_eq!(response.protocol.as_deref(), Some("chat.v2"));
+/// assert_eq!(response.header("set-cookie"), Some("session=42"));
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerResponse {
+    /// The HTTP status: always 101 for a completed handshake (any other
+    /// status is [`HandshakeError::Rejected`]).
+    pub status: u16,
     /// The subprotocol the server chose, one of those offered.
     pub protocol: Option<String>,
     /// The extensions the server accepted, with its parameters.
     pub extensions: Vec<ExtensionOffer>,
     /// All response headers in order.
     pub headers: Vec<(String, String)>,
+}
+
+impl ServerResponse {
+    /// The value of the first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        super::find_header(&self.headers, name)
+    }
 }
 
 impl ClientHandshake {
@@ -168,6 +263,7 @@ impl ClientHandshake {
         let protocol = self.check_protocol(&headers)?;
         let extensions = self.check_extensions(&headers)?;
         let response = ServerResponse {
+            status,
             protocol,
             extensions,
             headers,

@@ -13,6 +13,18 @@ use core::fmt;
 /// Client-side failures (a refused or invalid server response) and
 /// server-side failures (an invalid client request) share this type. For the
 /// latter, [`HandshakeError::http_response`] gives the response to send.
+///
+/// ```
+/// use rfc6455::{Config, ServerUpgrade};
+///
+/// let mut upgrade = ServerUpgrade::new(Config::default());
+/// let error = upgrade
+///     .receive(b"POST / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n")
+///     .unwrap_err();
+/// assert_eq!(error.http_status(), Some(405));
+/// let response = error.http_response().expect("a server-side error");
+/// assert!(response.starts_with(b"HTTP/1.1 405 Method Not Allowed\r\n"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandshakeError {
@@ -79,6 +91,30 @@ impl PlainRequest {
 }
 
 /// A server's refusal of our handshake: any status other than 101.
+///
+/// ```
+/// use rfc6455::{blocking, Config, Error, HandshakeError};
+/// use rfc6455::blocking::Rejection;
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # std::thread::spawn(move || {
+/// #     let refuse = |_: &rfc6455::Request| {
+/// #         let mut no = Rejection::new(401, "log in first");
+/// #         no.headers.push(("WWW-Authenticate".into(), "Bearer".into()));
+/// #         Err(no)
+/// #     };
+/// #     let _ = blocking::accept_with(listener.accept().unwrap().0, Config::default(), refuse);
+/// # });
+/// match blocking::connect(&url) {
+///     Err(Error::Handshake(HandshakeError::Rejected(response))) => {
+///         assert_eq!(response.status, 401);
+///         assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+///         assert_eq!(response.body, b"log in first");
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectedResponse {
     /// The HTTP status code, e.g. 401.
@@ -104,8 +140,14 @@ impl RejectedResponse {
 }
 
 impl fmt::Display for RejectedResponse {
+    /// The status line's code and reason phrase: `403 Forbidden`, or just
+    /// `403` when the phrase is empty (HTTP allows that).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status, self.reason)
+        if self.reason.is_empty() {
+            write!(f, "{}", self.status)
+        } else {
+            write!(f, "{} {}", self.status, self.reason)
+        }
     }
 }
 

@@ -19,6 +19,15 @@ use core::fmt::{self, Write as _};
 ///
 /// Empty list elements (`a, , b`) are skipped, as RFC 7230 §7 asks of
 /// recipients; an empty value yields no offers.
+///
+/// ```
+/// use rfc6455::handshake::parse_extension_header;
+/// let offers = parse_extension_header("permessage-deflate; server_max_window_bits=\"10\", x-other")?;
+/// assert_eq!(offers.len(), 2);
+/// assert_eq!(offers[0].params[0], ("server_max_window_bits".into(), Some("10".into())));
+/// assert_eq!(offers[1].name, "x-other");
+/// # Ok::<(), rfc6455::HandshakeError>(())
+/// ```
 pub fn parse_extension_header(value: &str) -> Result<Vec<ExtensionOffer>, HandshakeError> {
     let mut cursor = Cursor {
         bytes: value.as_bytes(),
@@ -65,6 +74,13 @@ pub fn parse_extension_header(value: &str) -> Result<Vec<ExtensionOffer>, Handsh
 }
 
 /// The header value for several offers, comma-separated.
+///
+/// ```
+/// use rfc6455::handshake::{format_extension_header, parse_extension_header};
+/// let value = "a; x=1, b";
+/// assert_eq!(format_extension_header(&parse_extension_header(value)?), value);
+/// # Ok::<(), rfc6455::HandshakeError>(())
+/// ```
 pub fn format_extension_header(offers: &[ExtensionOffer]) -> String {
     let mut out = String::new();
     for (i, offer) in offers.iter().enumerate() {

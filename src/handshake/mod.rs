@@ -28,6 +28,8 @@ mod roundtrip_tests;
 pub use client::{ClientHandshake, ClientOptions, ServerResponse};
 pub use error::{HandshakeError, PlainRequest, RejectedResponse};
 pub use extensions::{format_extension_header, parse_extension_header};
+#[cfg(feature = "std")]
+pub(crate) use server::reason_phrase;
 pub use server::{reject_response, AcceptOptions, Request, ServerOptions};
 pub(crate) use url::{parse_port, split_host_port};
 pub use url::{UrlError, WsUrl};
@@ -39,6 +41,15 @@ use sha1::{Digest, Sha1};
 
 /// One extension in a `Sec-WebSocket-Extensions` header (RFC 6455 §9.1):
 /// a name and its parameters, each with an optional value.
+///
+/// ```
+/// use rfc6455::handshake::{format_extension_header, ExtensionOffer};
+/// let offer = ExtensionOffer {
+///     name: "permessage-deflate".into(),
+///     params: vec![("client_max_window_bits".into(), None)],
+/// };
+/// assert_eq!(format_extension_header(&[offer]), "permessage-deflate; client_max_window_bits");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExtensionOffer {
     /// The extension token, e.g. `permessage-deflate`.
@@ -74,6 +85,12 @@ const WEBSOCKET_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// RFC 6455 §4.2.2 item 5.4: base64 of the SHA-1 of the key (as sent, still
 /// base64) concatenated with the protocol GUID. The server proves with it
 /// that it read this request and speaks WebSocket.
+///
+/// ```
+/// // The example of RFC 6455 §1.3.
+/// let accept = rfc6455::handshake::accept_key(b"dGhlIHNhbXBsZSBub25jZQ==");
+/// assert_eq!(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
 pub fn accept_key(key: &[u8]) -> String {
     let mut sha = Sha1::new();
     sha.update(key);

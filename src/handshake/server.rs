@@ -18,6 +18,18 @@ use alloc::vec::Vec;
 use base64::Engine as _;
 
 /// Limits for parsing a request.
+///
+/// ```
+/// use rfc6455::handshake::{HandshakeError, ServerOptions};
+/// use rfc6455::{Config, ServerUpgrade};
+///
+/// let tight = ServerOptions { max_request_size: 64, ..ServerOptions::default() };
+/// let mut upgrade = ServerUpgrade::with_options(Config::default(), tight);
+/// let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(100));
+/// let error = upgrade.receive(long.as_bytes()).unwrap_err();
+/// assert_eq!(error, HandshakeError::HeaderTooLarge);
+/// assert_eq!(error.http_status(), Some(431));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerOptions {
     /// The largest request header accepted, in bytes (default 16 KiB).
@@ -36,6 +48,21 @@ impl Default for ServerOptions {
 }
 
 /// A valid WebSocket upgrade request, for the application to accept or refuse.
+///
+/// ```
+/// use rfc6455::handshake::{ServerOptions, Status};
+/// use rfc6455::Request;
+///
+/// let wire = b"GET /chat?room=7 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat.v2, chat.v1\r\nCookie: id=42\r\n\r\n";
+/// let Status::Complete((request, consumed)) = Request::parse(wire, &ServerOptions::default())? else {
+///     unreachable!("the request is whole");
+/// };
+/// assert_eq!(consumed, wire.len());
+/// assert_eq!((request.path(), request.query()), ("/chat", Some("room=7")));
+/// assert_eq!(request.header("cookie"), Some("id=42"));
+/// assert_eq!(request.protocols, ["chat.v2", "chat.v1"]);
+/// # Ok::<(), rfc6455::HandshakeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// The method; always `GET` once validated.
@@ -53,6 +80,29 @@ pub struct Request {
 }
 
 /// How to accept a request: the answer to the client's offers.
+///
+/// ```
+/// use rfc6455::{blocking, AcceptOptions, Config};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # let client = std::thread::spawn(move || {
+/// #     let options = rfc6455::ClientOptions { protocols: vec!["v2".into()], ..Default::default() };
+/// #     blocking::connect_with(&url, options, Config::default()).map(|ws| ws.protocol().map(String::from))
+/// # });
+/// # let (tcp, _) = listener.accept()?;
+/// let ws = blocking::accept_with(tcp, Config::default(), |request| {
+///     // Pick the first subprotocol we speak, and set a cookie.
+///     let protocol = request.protocols.iter().find(|p| *p == "v2" || *p == "v1").cloned();
+///     Ok(AcceptOptions {
+///         protocol,
+///         headers: vec![("Set-Cookie".into(), "seen=1".into())],
+///         ..AcceptOptions::default()
+///     })
+/// })?;
+/// assert_eq!(ws.protocol(), Some("v2"));
+/// # assert_eq!(client.join().unwrap()?.as_deref(), Some("v2"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AcceptOptions {
     /// The chosen subprotocol; must be one the client offered (RFC 6455 §4.2.2).
@@ -70,6 +120,20 @@ impl Request {
     /// anything after it is WebSocket data the client sent early. Errors carry
     /// the HTTP answer in [`HandshakeError::http_response`]; a request without
     /// `Upgrade: websocket` is [`HandshakeError::NotUpgrade`].
+    ///
+    /// ```
+    /// use rfc6455::handshake::{HandshakeError, ServerOptions, Status};
+    /// use rfc6455::Request;
+    ///
+    /// let options = ServerOptions::default();
+    /// // Incomplete: ask for more bytes.
+    /// assert!(matches!(Request::parse(b"GET / HTTP/1.1\r\nHost:", &options), Ok(Status::Partial)));
+    /// // Plain HTTP comes back to be served, with the 426 a WebSocket-only
+    /// // endpoint answers.
+    /// let plain = Request::parse(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &options).unwrap_err();
+    /// assert!(matches!(plain, HandshakeError::NotUpgrade(_)));
+    /// assert_eq!(plain.http_status(), Some(426));
+    /// ```
     pub fn parse(
         buf: &[u8],
         options: &ServerOptions,
@@ -164,6 +228,25 @@ impl Request {
     ///
     /// The caller is trusted to choose a protocol and extensions the client
     /// offered; the client fails the handshake otherwise.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{ServerOptions, Status};
+    /// use rfc6455::{AcceptOptions, Request};
+    ///
+    /// let Status::Complete((request, _)) = Request::parse(b"GET /chat?room=7 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat.v2, chat.v1\r\nCookie: id=42\r\n\r\n", &ServerOptions::default())? else {
+    ///     unreachable!()
+    /// };
+    /// let response = request.accept(&AcceptOptions {
+    ///     protocol: Some("chat.v2".into()),
+    ///     ..AcceptOptions::default()
+    /// });
+    /// let response = String::from_utf8(response).unwrap();
+    /// assert!(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    /// // RFC 6455 §1.3's example key and its accept value.
+    /// assert!(response.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    /// assert!(response.contains("Sec-WebSocket-Protocol: chat.v2\r\n"));
+    /// # Ok::<(), rfc6455::HandshakeError>(())
+    /// ```
     pub fn accept(&self, options: &AcceptOptions) -> Vec<u8> {
         let mut out = Vec::with_capacity(160);
         out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
@@ -202,6 +285,12 @@ fn validate_key(headers: &Headers) -> Result<String, HandshakeError> {
 ///
 /// The server closes the connection after sending it. Any `Content-Length`
 /// or `Connection` among `headers` is dropped in favour of the added ones.
+///
+/// ```
+/// let response = rfc6455::handshake::reject_response(403, &[], b"no entry");
+/// assert!(response.starts_with(b"HTTP/1.1 403 Forbidden\r\n"));
+/// assert!(response.ends_with(b"Content-Length: 8\r\nConnection: close\r\n\r\nno entry"));
+/// ```
 pub fn reject_response(status: u16, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(128 + body.len());
     out.extend_from_slice(format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes());
@@ -219,7 +308,7 @@ pub fn reject_response(status: u16, headers: &[(String, String)], body: &[u8]) -
 }
 
 /// The reason phrase for the statuses a WebSocket server is likely to send.
-fn reason_phrase(status: u16) -> &'static str {
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
         301 => "Moved Permanently",

@@ -10,6 +10,18 @@ use alloc::string::String;
 use core::fmt;
 
 /// A parsed WebSocket URL.
+///
+/// ```
+/// use rfc6455::WsUrl;
+///
+/// let url = WsUrl::parse("wss://[::1]:8443/feed?since=3")?;
+/// assert!(url.secure);
+/// assert_eq!((url.host.as_str(), url.port), ("::1", 8443));
+/// assert_eq!(url.path_and_query, "/feed?since=3");
+/// assert_eq!(url.host_header(), "[::1]:8443");
+/// assert!(WsUrl::parse("http://example.com/").is_err());
+/// # Ok::<(), rfc6455::HandshakeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsUrl {
     /// `true` for `wss://` (TLS), `false` for `ws://`.
@@ -69,6 +81,12 @@ impl WsUrl {
     }
 
     /// The default port of the scheme: 443 for `wss`, 80 for `ws`.
+    ///
+    /// ```
+    /// let url = rfc6455::WsUrl::parse("wss://example.com")?;
+    /// assert_eq!((url.port, url.default_port()), (443, 443));
+    /// # Ok::<(), rfc6455::HandshakeError>(())
+    /// ```
     pub fn default_port(&self) -> u16 {
         if self.secure {
             443
@@ -79,6 +97,13 @@ impl WsUrl {
 
     /// The `Host` header value: IPv6 literals in brackets, and the port only
     /// when it is not the scheme's default (RFC 6455 §4.1 item 4).
+    ///
+    /// ```
+    /// use rfc6455::WsUrl;
+    /// assert_eq!(WsUrl::parse("ws://example.com:80/")?.host_header(), "example.com");
+    /// assert_eq!(WsUrl::parse("ws://example.com:8080/")?.host_header(), "example.com:8080");
+    /// # Ok::<(), rfc6455::HandshakeError>(())
+    /// ```
     pub fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)

@@ -1,7 +1,7 @@
 //! A non-blocking WebSocket for a [mio] event loop (feature `mio`).
 //!
 //! One [`WebSocket`] per socket, opening handshake included, over any
-//! [`Transport`] (`Read + Write + mio::event::Source`: a `mio::net::TcpStream`
+//! [`MioTransport`] (`Read + Write + mio::event::Source`: a `mio::net::TcpStream`
 //! or a TLS stream wrapping one). It is a thin loop around the sans-IO
 //! [`Connection`](crate::Connection); the event loop drives it with four
 //! calls after every readiness event for its token:
@@ -9,7 +9,7 @@
 //! 1. [`ready`](WebSocket::ready): note what mio reported;
 //! 2. [`poll_event`](WebSocket::poll_event) until `Ok(None)`: reads until
 //!    `WouldBlock`, decoding as it goes, and hands out each event as it
-//!    becomes available ([`Event::Open`] when the handshake completes);
+//!    becomes available ([`SocketEvent::Open`] when the handshake completes);
 //!    react with [`send`](WebSocket::send) or [`close`](WebSocket::close);
 //! 3. [`flush`](WebSocket::flush): writes pending output until
 //!    `WouldBlock`, and re-registers so that **writable interest is held
@@ -40,7 +40,7 @@
 //! a `mio::net::TcpStream`; `WebSocket::connect_tls` opens `wss://`, and a
 //! server wraps each accepted socket in a `TlsServerStream`. TLS buffers
 //! on its own and may need to write while the application only reads
-//! ([`Transport::wants_write`]); the adapter keeps writable interest for it.
+//! ([`MioTransport::wants_write`]); the adapter keeps writable interest for it.
 //!
 //! [`Connection::shrink_buffers`]: crate::Connection::shrink_buffers
 
@@ -57,7 +57,19 @@ pub use socket::WebSocket;
 pub use timers::Timers;
 #[cfg(feature = "rustls")]
 pub use tls::{TlsClientStream, TlsServerStream, TlsStream};
-pub use transport::Transport;
+pub use transport::MioTransport;
+
+/// The mio this crate was built with, for the `Poll`, `Registry` and
+/// sockets this adapter takes: no version to match by hand.
+pub use ::mio;
+
+/// The old name of [`MioTransport`], kept so code written for 0.1 compiles.
+#[doc(hidden)]
+pub use transport::MioTransport as Transport;
+
+/// The old name of [`SocketEvent`], kept so code written for 0.1 compiles.
+#[doc(hidden)]
+pub use SocketEvent as Event;
 
 use crate::close::CloseFrame;
 use crate::config::Config;
@@ -66,17 +78,37 @@ use crate::handshake::{AcceptOptions, Request};
 use crate::message::Message;
 use bytes::Bytes;
 use core::fmt;
+use std::sync::Arc;
 
 /// Pending output at which [`WebSocket::send`] starts refusing messages,
 /// unless [`Options::high_water_mark`] says otherwise.
 pub const DEFAULT_HIGH_WATER_MARK: usize = 256 * 1024;
 
 /// How a server decides on an upgrade request: pick a subprotocol and
-/// extra headers, or refuse with an HTTP status.
-pub type Decide = fn(&Request) -> Result<AcceptOptions, Rejection>;
+/// extra headers, or refuse with an HTTP status. A closure, so it can
+/// consult runtime state (shared configuration, a table of users);
+/// the accepted request stays available from [`WebSocket::request`].
+pub type Decide = Arc<dyn Fn(&Request) -> Result<AcceptOptions, Rejection> + Send + Sync>;
 
 /// Settings for sockets driven by this adapter.
-#[derive(Clone, Debug)]
+///
+/// ```
+/// use rfc6455::mio::{Options, Rejection};
+/// use rfc6455::AcceptOptions;
+/// use std::collections::HashSet;
+/// use std::sync::Arc;
+///
+/// // Runtime state the decision consults: the tokens allowed in.
+/// let allowed: HashSet<String> = ["alice-token".to_string()].into();
+/// let options = Options::default().decide(move |request| {
+///     match request.header("authorization") {
+///         Some(token) if allowed.contains(token) => Ok(AcceptOptions::default()),
+///         _ => Err(Rejection::new(401, "who are you?")),
+///     }
+/// });
+/// assert_eq!(options.high_water_mark, rfc6455::mio::DEFAULT_HIGH_WATER_MARK);
+/// ```
+#[derive(Clone)]
 pub struct Options {
     /// Limits and behaviour of the WebSocket connection.
     pub config: Config,
@@ -89,6 +121,11 @@ pub struct Options {
     /// Server side: the decision on each upgrade request (default: accept
     /// every valid request with no subprotocol).
     pub decide: Decide,
+    /// Server side: keep the accepted request for
+    /// [`WebSocket::request`] (path, query, headers). Off by default: a
+    /// browser's request costs each connection about 600 bytes for its
+    /// life, and most servers need only what `decide` already saw.
+    pub keep_request: bool,
 }
 
 impl Default for Options {
@@ -97,15 +134,60 @@ impl Default for Options {
             config: Config::default(),
             timeouts: Timeouts::default(),
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
-            decide: |_| Ok(AcceptOptions::default()),
+            decide: Arc::new(|_| Ok(AcceptOptions::default())),
+            keep_request: false,
         }
     }
 }
 
-/// Something that happened on a [`WebSocket`].
+impl Options {
+    /// These options with `decide` as the server's decision on upgrade
+    /// requests.
+    pub fn decide<F>(mut self, decide: F) -> Self
+    where
+        F: Fn(&Request) -> Result<AcceptOptions, Rejection> + Send + Sync + 'static,
+    {
+        self.decide = Arc::new(decide);
+        self
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("config", &self.config)
+            .field("timeouts", &self.timeouts)
+            .field("high_water_mark", &self.high_water_mark)
+            .field("keep_request", &self.keep_request)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Something that happened on a [`WebSocket`]: the crate's
+/// [`Event`](crate::Event)s, plus [`Open`](SocketEvent::Open) when the
+/// opening handshake completes.
+///
+/// ```
+/// use rfc6455::mio::{Options, SocketEvent, WebSocket};
+/// use rfc6455::ClientOptions;
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// let mut ws = WebSocket::connect(&url, ClientOptions::default(), &Options::default())?;
+/// # let _ = &listener;
+/// // In the event loop, after ready():
+/// while let Some(event) = ws.poll_event()? {
+///     match event {
+///         SocketEvent::Open => { ws.send("hello").ok(); }
+///         SocketEvent::Message(message) => println!("{message:?}"),
+///         SocketEvent::Close(frame) => println!("peer closed: {frame:?}"),
+///         _ => {}
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Event {
+pub enum SocketEvent {
     /// The opening handshake completed: messages may be sent.
     Open,
     /// A whole text or binary message.
@@ -120,20 +202,34 @@ pub enum Event {
     Close(Option<CloseFrame>),
 }
 
-impl From<crate::Event> for Event {
+impl From<crate::Event> for SocketEvent {
     fn from(event: crate::Event) -> Self {
         match event {
-            crate::Event::Message(m) => Event::Message(m),
-            crate::Event::Fragment(f) => Event::Fragment(f),
-            crate::Event::Ping(p) => Event::Ping(p),
-            crate::Event::Pong(p) => Event::Pong(p),
-            crate::Event::Close(c) => Event::Close(c),
+            crate::Event::Message(m) => SocketEvent::Message(m),
+            crate::Event::Fragment(f) => SocketEvent::Fragment(f),
+            crate::Event::Ping(p) => SocketEvent::Ping(p),
+            crate::Event::Pong(p) => SocketEvent::Pong(p),
+            crate::Event::Close(c) => SocketEvent::Close(c),
         }
     }
 }
 
 /// Why [`WebSocket::send`] did not queue a message; the message is handed
 /// back either way, so nothing is lost.
+///
+/// ```
+/// use rfc6455::mio::{SendError, WebSocket, Options};
+/// use rfc6455::{ClientOptions, Message};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// let mut ws = WebSocket::connect(&url, ClientOptions::default(), &Options::default())?;
+/// // Not open yet: the message comes back, nothing is lost.
+/// match ws.send("too early") {
+///     Err(SendError::NotOpen(message)) => assert_eq!(message, Message::text("too early")),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SendError {
@@ -147,6 +243,14 @@ pub enum SendError {
 
 impl SendError {
     /// The message that was not sent.
+    ///
+    /// ```
+    /// use rfc6455::mio::SendError;
+    /// use rfc6455::Message;
+    /// let refused = SendError::Full(Message::text("later"));
+    /// let mut backlog = vec![refused.into_message()]; // send it after a flush
+    /// assert_eq!(backlog.pop(), Some(Message::text("later")));
+    /// ```
     pub fn into_message(self) -> Message {
         match self {
             SendError::Full(m) | SendError::NotOpen(m) => m,

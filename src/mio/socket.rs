@@ -1,26 +1,30 @@
 //! One non-blocking WebSocket: handshake, reading, writing, deadlines.
 
 use super::proxy::Proxying;
-use super::{Decide, Event, Options, SendError, Transport};
+use super::{Decide, MioTransport, Options, SendError, SocketEvent};
 use crate::close::CloseCode;
-use crate::connection::{Connection, State};
+use crate::connection::{Connection, PreparedMessage, State};
 use crate::error::Error;
 use crate::handshake::{ClientOptions, ServerOptions, Status, WsUrl};
+use crate::handshake::{Request, ServerResponse};
 use crate::message::Message;
+use crate::message::MessageKind;
 use crate::proxy::ProxyErrorKind;
 use crate::timer::{Keepalive, Timeout, TimerAction};
+use crate::upgrade::Opened;
 use crate::upgrade::{ClientUpgrade, ServerUpgrade};
 use ::mio::event::Event as Readiness;
 use ::mio::net::TcpStream;
 use ::mio::{Interest, Registry, Token};
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::ToSocketAddrs;
 use std::time::Instant;
 
 /// Bytes asked of the transport per read once the connection is open, into
 /// a buffer shared by the event loop's connections (so it costs an idle
-/// connection nothing). 64 KiB measured no better in the echo benchmark.
-const READ_CHUNK: usize = 16 * 1024;
+/// connection nothing). 64 KiB: a 16 KiB message's frame (16,384 bytes
+/// and a header) comes in one read, where 16 KiB took two.
+const READ_CHUNK: usize = 64 * 1024;
 
 thread_local! {
     /// One read buffer per event-loop thread, shared by its connections.
@@ -39,7 +43,8 @@ const HANDSHAKE_CHUNK: usize = 2048;
 #[allow(clippy::large_enum_variant)]
 enum Phase {
     /// Server: waiting for the upgrade request.
-    Accepting(Box<(ServerUpgrade, Decide)>),
+    /// (The flag: keep the request, [`Options::keep_request`].)
+    Accepting(Box<(ServerUpgrade, Decide, bool)>),
     /// Client: asking a proxy for a tunnel; the upgrade waits for it.
     Proxy(Box<(Proxying, ClientUpgrade)>),
     /// Client: request queued, waiting for the response.
@@ -50,9 +55,73 @@ enum Phase {
     Refused,
 }
 
-/// A WebSocket over a non-blocking [`Transport`], driven by a mio event loop
+/// A WebSocket over a non-blocking [`MioTransport`], driven by a mio event loop
 /// (see the [module docs](super) for the calling sequence).
-pub struct WebSocket<S: Transport = TcpStream> {
+///
+/// ```
+/// use rfc6455::mio::mio::net::TcpListener;
+/// use rfc6455::mio::mio::{Events, Interest, Poll, Token};
+/// use rfc6455::mio::{Options, SocketEvent, Timers, WebSocket};
+/// use std::collections::HashMap;
+/// use std::time::Instant;
+///
+/// const LISTENER: Token = Token(usize::MAX);
+/// let mut poll = Poll::new()?;
+/// let mut listener = TcpListener::bind("127.0.0.1:0".parse()?)?;
+/// poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # let client = std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+/// #     let mut ws = rfc6455::blocking::connect(&url)?;
+/// #     ws.send("echo?")?;
+/// #     assert_eq!(ws.read()?.as_text(), Some("echo?"));
+/// #     ws.close_and_wait(rfc6455::CloseCode::NORMAL, "").map(|_| ())
+/// # });
+///
+/// let options = Options::default();
+/// let mut sockets: HashMap<Token, WebSocket> = HashMap::new();
+/// let mut timers = Timers::new();
+/// let mut events = Events::with_capacity(256);
+/// let mut next = 0;
+/// # let mut served = 0;
+/// # while served < 1 {
+/// // One turn of the event loop (run it forever in a server).
+/// poll.poll(&mut events, timers.timeout(Instant::now()))?;
+/// for event in events.iter() {
+///     if event.token() == LISTENER {
+///         while let Ok((tcp, _)) = listener.accept() {
+///             let mut ws = WebSocket::accept(tcp, &options);
+///             ws.register(poll.registry(), Token(next))?;
+///             sockets.insert(Token(next), ws);
+///             next += 1;
+///         }
+///         continue;
+///     }
+///     let Some(ws) = sockets.get_mut(&event.token()) else { continue };
+///     ws.ready(event);
+///     while let Ok(Some(event)) = ws.poll_event() {
+///         if let SocketEvent::Message(message) = event {
+///             let _ = ws.send(message); // echo (a full buffer hands it back)
+///         }
+///     }
+///     let _ = ws.flush(poll.registry());
+///     timers.schedule(event.token(), ws);
+///     if ws.is_finished() {
+///         sockets.remove(&event.token());
+/// #       served += 1;
+///     }
+/// }
+/// while let Some(token) = timers.next_expired(Instant::now()) {
+///     if let Some(ws) = sockets.get_mut(&token) {
+///         ws.handle_timeout(Instant::now());
+///         let _ = ws.flush(poll.registry());
+///         timers.schedule(token, ws);
+///     }
+/// }
+/// # }
+/// # client.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct WebSocket<S: MioTransport = TcpStream> {
     stream: S,
     phase: Phase,
     /// Handshake bytes (request or response) written before any frame.
@@ -61,7 +130,12 @@ pub struct WebSocket<S: Transport = TcpStream> {
     /// The deadline [`Timers`](super::Timers) holds an entry for.
     pub(super) scheduled: Option<Instant>,
     high_water_mark: usize,
-    protocol: Option<String>,
+    /// What the handshake agreed (boxed: most sockets never ask, and an
+    /// idle one should stay small).
+    opened: Option<Box<Opened>>,
+    /// Client: the end of [`ClientOptions::connect_timeout`], until the
+    /// socket is seen connected.
+    connect_deadline: Option<Instant>,
     registered: Option<(Token, Interest)>,
     /// Input may be waiting: mio reported readiness and no read has since
     /// hit `WouldBlock` (mio is edge-triggered, so this must be remembered
@@ -77,7 +151,7 @@ pub struct WebSocket<S: Transport = TcpStream> {
     finished: bool,
 }
 
-impl<S: Transport> core::fmt::Debug for WebSocket<S> {
+impl<S: MioTransport> core::fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let phase = match &self.phase {
             Phase::Accepting(_) => "accepting",
@@ -98,14 +172,15 @@ impl WebSocket<TcpStream> {
     /// Start connecting to a `ws://` URL: resolves the host (this blocks on
     /// DNS for a name; pass an IP address to avoid it), opens a
     /// non-blocking TCP connection and queues the upgrade request.
-    /// [`Event::Open`] reports the accepted handshake.
+    /// [`SocketEvent::Open`] reports the accepted handshake.
     ///
     /// Through the proxy [`ClientOptions::proxy`] selects (by default from
     /// the environment), if any: the connection goes to the proxy, which is
     /// asked for a tunnel first (HTTP `CONNECT` or SOCKS5; `https://`
     /// proxies only in the blocking adapter). Its failures come from
     /// [`poll_event`](Self::poll_event) or [`flush`](Self::flush) as
-    /// [`Error::Proxy`]; a silent proxy runs into the handshake timeout.
+    /// [`Error::Proxy`]; a silent proxy runs into the connect or handshake
+    /// timeout.
     pub fn connect(url: &str, client: ClientOptions, options: &Options) -> Result<Self, Error> {
         let parsed = WsUrl::parse(url)?;
         if parsed.secure {
@@ -122,7 +197,7 @@ impl WebSocket<TcpStream> {
 }
 
 /// A non-blocking TCP connection to `host` and `port`, started.
-pub(super) fn tcp_connect_to(host: &str, port: u16) -> io::Result<TcpStream> {
+pub(super) fn tcp_connect(host: &str, port: u16) -> io::Result<TcpStream> {
     let addr = (host, port)
         .to_socket_addrs()?
         .next()
@@ -133,14 +208,21 @@ pub(super) fn tcp_connect_to(host: &str, port: u16) -> io::Result<TcpStream> {
     Ok(stream)
 }
 
-impl<S: Transport> WebSocket<S> {
+impl<S: MioTransport> WebSocket<S> {
     /// The server side of a freshly accepted stream: waits for the upgrade
     /// request, which may arrive in any number of pieces.
-    pub fn accept(stream: S, options: &Options) -> Self {
+    pub fn accept(mut stream: S, options: &Options) -> Self {
+        // Frames are written whole; waiting to coalesce them only adds
+        // latency (pipelined echoes would wait ~40 ms for delayed ACKs).
+        let _ = stream.set_nodelay(true);
         let upgrade = ServerUpgrade::with_options(options.config.clone(), ServerOptions::default());
         Self::new(
             stream,
-            Phase::Accepting(Box::new((upgrade, options.decide))),
+            Phase::Accepting(Box::new((
+                upgrade,
+                options.decide.clone(),
+                options.keep_request,
+            ))),
             Vec::new(),
             options,
         )
@@ -169,6 +251,7 @@ impl<S: Transport> WebSocket<S> {
         options: &Options,
         proxying: Option<Proxying>,
     ) -> Self {
+        let connect_timeout = client.connect_timeout;
         let upgrade = ClientUpgrade::new(url, client, options.config.clone());
         let (phase, prelude) = match proxying {
             Some(proxying) => (Phase::Proxy(Box::new((proxying, upgrade))), Vec::new()),
@@ -177,7 +260,9 @@ impl<S: Transport> WebSocket<S> {
                 (Phase::Connecting(Box::new(upgrade)), request)
             }
         };
-        Self::new(stream, phase, prelude, options)
+        let mut ws = Self::new(stream, phase, prelude, options);
+        ws.connect_deadline = connect_timeout.map(|limit| Instant::now() + limit);
+        ws
     }
 
     fn new(stream: S, phase: Phase, prelude: Vec<u8>, options: &Options) -> Self {
@@ -188,7 +273,8 @@ impl<S: Transport> WebSocket<S> {
             timer: Keepalive::new(options.timeouts, Instant::now()),
             scheduled: None,
             high_water_mark: options.high_water_mark,
-            protocol: None,
+            opened: None,
+            connect_deadline: None,
             registered: None,
             // Data may have arrived before registration.
             readable: true,
@@ -205,9 +291,28 @@ impl<S: Transport> WebSocket<S> {
         !self.finished && matches!(&self.phase, Phase::Open(c) if c.state().is_open())
     }
 
-    /// The connection's state once the handshake is done.
-    pub fn state(&self) -> Option<State> {
-        self.connection().map(Connection::state)
+    /// The connection's state: [`State::Connecting`] until the opening
+    /// handshake completes, then the connection's (a refused or failed
+    /// handshake is closed, uncleanly).
+    pub fn state(&self) -> State {
+        match &self.phase {
+            Phase::Accepting(_) | Phase::Proxy(_) | Phase::Connecting(_) if !self.finished => {
+                State::Connecting
+            }
+            Phase::Open(conn) => conn.state(),
+            _ => State::Closed { clean: false },
+        }
+    }
+
+    /// Whether reading is paused for backpressure: pending output is at
+    /// the high-water mark, so [`poll_event`](Self::poll_event) returned
+    /// `Ok(None)` with input possibly still waiting. It resumes by itself
+    /// once [`flush`](Self::flush) (after a writable event) brings the
+    /// output under the mark; nothing was lost. When this is false,
+    /// `Ok(None)` means the socket is drained until its next readiness
+    /// event.
+    pub fn is_paused(&self) -> bool {
+        !self.finished && self.readable && !self.eof && self.is_full()
     }
 
     /// The sans-IO connection once the handshake is done.
@@ -220,13 +325,35 @@ impl<S: Transport> WebSocket<S> {
 
     /// The subprotocol agreed in the handshake.
     pub fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
+        self.opened.as_ref()?.protocol.as_deref()
+    }
+
+    /// Client side: the server's `101` response (status and headers),
+    /// once [`SocketEvent::Open`] was reported. `None` on a server socket.
+    pub fn response(&self) -> Option<&ServerResponse> {
+        self.opened.as_ref()?.response.as_ref()
+    }
+
+    /// Server side: the upgrade request that was accepted (path, query,
+    /// headers), for the application's per-connection state, when
+    /// [`Options::keep_request`](super::Options::keep_request) is set.
+    /// `None` otherwise, on a client socket, and after
+    /// [`take_request`](Self::take_request).
+    pub fn request(&self) -> Option<&Request> {
+        self.opened.as_ref()?.request.as_ref()
+    }
+
+    /// Move the accepted request out, freeing what the socket holds of
+    /// it: for servers with many idle connections that keep only what
+    /// they need.
+    pub fn take_request(&mut self) -> Option<Request> {
+        self.opened.as_mut()?.request.take()
     }
 
     /// Bytes queued for the transport (handshake and frames).
     pub fn pending_output(&self) -> usize {
         let frames = match &self.phase {
-            Phase::Open(conn) => conn.pending_output().len(),
+            Phase::Open(conn) => conn.output_len(),
             _ => 0,
         };
         self.prelude.len() + frames
@@ -263,9 +390,11 @@ impl<S: Transport> WebSocket<S> {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.finished {
-            None
-        } else {
-            self.timer.poll_timeout()
+            return None;
+        }
+        match (self.timer.poll_timeout(), self.connect_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -301,6 +430,9 @@ impl<S: Transport> WebSocket<S> {
 
     /// Note a readiness event mio reported for this socket's token.
     pub fn ready(&mut self, event: &Readiness) {
+        if self.connect_deadline.is_some() && self.stream.is_connected() {
+            self.connect_deadline = None;
+        }
         if event.is_readable() || event.is_read_closed() || event.is_error() {
             self.readable = true;
         }
@@ -316,7 +448,7 @@ impl<S: Transport> WebSocket<S> {
     /// a protocol violation by the peer (the close frame is queued), or an
     /// I/O error (the transport is closed). After any of them keep calling
     /// [`flush`](Self::flush) until [`is_finished`](Self::is_finished).
-    pub fn poll_event(&mut self) -> Result<Option<Event>, Error> {
+    pub fn poll_event(&mut self) -> Result<Option<SocketEvent>, Error> {
         if self.finished {
             return Ok(None);
         }
@@ -334,7 +466,7 @@ impl<S: Transport> WebSocket<S> {
         result
     }
 
-    fn poll_accepting(&mut self) -> Result<Option<Event>, Error> {
+    fn poll_accepting(&mut self) -> Result<Option<SocketEvent>, Error> {
         let mut buf = [0u8; HANDSHAKE_CHUNK];
         while let Some(n) = self.read_handshake(&mut buf)? {
             let Phase::Accepting(accepting) = &mut self.phase else {
@@ -349,14 +481,23 @@ impl<S: Transport> WebSocket<S> {
                     else {
                         return Ok(None);
                     };
-                    let (upgrade, decide) = *accepting;
+                    let (upgrade, decide, keep_request) = *accepting;
                     return match decide(&request) {
                         Ok(options) => {
-                            self.protocol = options.protocol.clone();
+                            let protocol = options.protocol.clone();
                             let (response, conn) = upgrade.accept(&request, options);
                             self.prelude = response;
+                            // Nothing allocated for a socket with nothing to keep.
+                            let request = keep_request.then_some(request);
+                            if protocol.is_some() || request.is_some() {
+                                self.opened = Some(Box::new(Opened {
+                                    protocol,
+                                    response: None,
+                                    request,
+                                }));
+                            }
                             self.open(conn);
-                            Ok(Some(Event::Open))
+                            Ok(Some(SocketEvent::Open))
                         }
                         Err(rejection) => {
                             self.prelude = rejection.response();
@@ -379,7 +520,7 @@ impl<S: Transport> WebSocket<S> {
     /// Read the proxy's replies beneath the transport's own protocol;
     /// once the tunnel is up, queue the upgrade request and go on as a
     /// client that just connected.
-    fn poll_proxy(&mut self) -> Result<Option<Event>, Error> {
+    fn poll_proxy(&mut self) -> Result<Option<SocketEvent>, Error> {
         let mut buf = [0u8; HANDSHAKE_CHUNK];
         loop {
             let Phase::Proxy(proxy) = &mut self.phase else {
@@ -389,7 +530,7 @@ impl<S: Transport> WebSocket<S> {
             if !self.readable {
                 return Ok(None);
             }
-            let n = match read_beneath(&mut self.stream, &mut buf) {
+            let n = match read_some(|buf| self.stream.read_beneath(buf), &mut buf) {
                 Ok(Some(0)) => {
                     self.eof = true;
                     return Err(proxying.error(ProxyErrorKind::Closed));
@@ -427,26 +568,7 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
-    /// Hand response bytes to the client's upgrade.
-    fn receive_response(&mut self, data: &[u8]) -> Result<Option<Event>, Error> {
-        let Phase::Connecting(upgrade) = &mut self.phase else {
-            return Ok(None);
-        };
-        match upgrade.receive(data) {
-            Ok(None) => Ok(None),
-            Ok(Some((conn, response))) => {
-                self.protocol = response.protocol;
-                self.open(conn);
-                Ok(Some(Event::Open))
-            }
-            Err(error) => {
-                self.phase = Phase::Refused;
-                Err(error)
-            }
-        }
-    }
-
-    fn poll_connecting(&mut self) -> Result<Option<Event>, Error> {
+    fn poll_connecting(&mut self) -> Result<Option<SocketEvent>, Error> {
         let mut buf = [0u8; HANDSHAKE_CHUNK];
         while let Some(n) = self.read_handshake(&mut buf)? {
             if let Some(event) = self.receive_response(&buf[..n])? {
@@ -457,6 +579,25 @@ impl<S: Transport> WebSocket<S> {
             }
         }
         Ok(None)
+    }
+
+    /// Hand response bytes to the client's upgrade.
+    fn receive_response(&mut self, data: &[u8]) -> Result<Option<SocketEvent>, Error> {
+        let Phase::Connecting(upgrade) = &mut self.phase else {
+            return Ok(None);
+        };
+        match upgrade.receive(data) {
+            Ok(None) => Ok(None),
+            Ok(Some((conn, response))) => {
+                self.opened = Some(Box::new(Opened::client(response)));
+                self.open(conn);
+                Ok(Some(SocketEvent::Open))
+            }
+            Err(error) => {
+                self.phase = Phase::Refused;
+                Err(error)
+            }
+        }
     }
 
     fn open(&mut self, conn: Connection) {
@@ -470,7 +611,7 @@ impl<S: Transport> WebSocket<S> {
         if !self.readable || self.eof {
             return Ok(None);
         }
-        match read_some(&mut self.stream, buf)? {
+        match read_some(|buf| self.stream.read(buf), buf)? {
             Some(0) => {
                 self.eof = true;
                 Ok(None)
@@ -483,7 +624,7 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
-    fn poll_open(&mut self) -> Result<Option<Event>, Error> {
+    fn poll_open(&mut self) -> Result<Option<SocketEvent>, Error> {
         loop {
             let Phase::Open(conn) = &mut self.phase else {
                 return Ok(None);
@@ -509,7 +650,7 @@ impl<S: Transport> WebSocket<S> {
                 self.discard_input()?;
                 return Ok(None);
             }
-            if conn.pending_output().len() >= self.high_water_mark {
+            if conn.output_len() >= self.high_water_mark {
                 // Backpressure: read no more from a peer we cannot write
                 // to, unless writing now makes room.
                 self.write_out()?;
@@ -518,25 +659,19 @@ impl<S: Transport> WebSocket<S> {
                 }
                 continue;
             }
-            // Read into the loop thread's scratch buffer and copy only
-            // what arrived: an idle connection keeps no read buffer, and a
-            // busy one does not zero a fresh 16 KiB region per message.
-            let read = SCRATCH.with(|scratch| {
-                let mut scratch = scratch.borrow_mut();
-                let result = self.stream.read(&mut scratch[..]);
-                if let Ok(n) = result {
-                    conn.receive(&scratch[..n]);
-                }
-                result
-            });
+            // Into the loop thread's scratch buffer (an idle connection
+            // keeps no read buffer), or the rest of a large frame straight
+            // into the connection's.
+            let read = SCRATCH
+                .with(|scratch| conn.read_from(&mut self.stream, &mut scratch.borrow_mut()[..]));
             match read {
-                Ok(0) => {
+                Ok((0, _)) => {
                     conn.receive_eof();
                     self.eof = true;
                 }
-                Ok(n) => {
+                Ok((n, asked)) => {
                     self.timer.received(Instant::now());
-                    if n < READ_CHUNK && !self.read_closing && self.stream.short_read_drains() {
+                    if n < asked && !self.read_closing && self.stream.short_read_drains() {
                         self.readable = false;
                         conn.shrink_buffers();
                     }
@@ -555,7 +690,7 @@ impl<S: Transport> WebSocket<S> {
     fn discard_input(&mut self) -> Result<(), Error> {
         let mut sink = [0u8; HANDSHAKE_CHUNK];
         while self.readable && !self.eof {
-            match read_some(&mut self.stream, &mut sink) {
+            match read_some(|buf| self.stream.read(buf), &mut sink) {
                 Ok(Some(0)) => self.eof = true,
                 Ok(Some(_)) => {}
                 Ok(None) => self.readable = false,
@@ -585,32 +720,78 @@ impl<S: Transport> WebSocket<S> {
     /// pending output is at the high-water mark ([`SendError::Full`]) or the
     /// connection is not open ([`SendError::NotOpen`]). Call
     /// [`flush`](Self::flush) to start writing.
-    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
+        let message = message.into();
+        let conn = match self.sendable() {
+            Ok(conn) => conn,
+            Err(refused) => return Err(refused(message)),
+        };
+        // The message's own bytes are queued: a server's large payload
+        // goes to the socket without a copy.
+        conn.try_send(message)
+            .map_err(|(error, message)| refusal(&error)(message))
+    }
+
+    /// Queue a message framed once for many sockets (see
+    /// [`PreparedMessage`]): a server shares its payload instead of copying
+    /// it, so a broadcast to N sockets copies N headers only. Refused as
+    /// [`send`](Self::send) is, with the message handed back.
+    pub fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), SendError> {
+        let conn = match self.sendable() {
+            Ok(conn) => conn,
+            Err(refused) => return Err(refused(prepared.to_message())),
+        };
+        conn.send_prepared(prepared)
+            .map_err(|error| refusal(&error)(prepared.to_message()))
+    }
+
+    /// The connection a message may be queued on now, or how the send is
+    /// refused.
+    fn sendable(&mut self) -> Result<&mut Connection, fn(Message) -> SendError> {
         if self.is_full() {
-            return Err(SendError::Full(message));
+            return Err(SendError::Full);
         }
-        let Phase::Open(conn) = &mut self.phase else {
-            return Err(SendError::NotOpen(message));
-        };
-        if self.finished {
-            return Err(SendError::NotOpen(message));
-        }
-        let queued = match message.as_text() {
-            Some(text) => conn.send_text(text),
-            None => conn.send_binary(message.as_bytes()),
-        };
-        match queued {
-            Ok(()) => Ok(()),
-            // A mark set in the core's Config as well.
-            Err(Error::WouldExceedBuffer) => Err(SendError::Full(message)),
-            Err(_) => Err(SendError::NotOpen(message)),
+        match &mut self.phase {
+            Phase::Open(conn) if !self.finished => Ok(conn),
+            _ => Err(SendError::NotOpen),
         }
     }
 
     /// Queue a ping (at most 125 bytes).
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.open_conn()?.send_ping(payload)
+    }
+
+    /// Queue an unsolicited pong (at most 125 bytes; RFC 6455 §5.5.3).
+    /// Pings are answered automatically while
+    /// [`Config::auto_pong`](crate::Config::auto_pong) is on.
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.open_conn()?.send_pong(payload)
+    }
+
+    /// Queue one piece of a message streamed piece by piece: the first
+    /// call starts a message of `kind`, `last` ends it (see
+    /// [`Connection::send_fragment`]). At the high-water mark this fails
+    /// with [`Error::WouldExceedBuffer`] and queues nothing: flush, then
+    /// send the piece again.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        last: bool,
+    ) -> Result<(), Error> {
+        if self.is_full() {
+            return Err(Error::WouldExceedBuffer);
+        }
+        self.open_conn()?.send_fragment(kind, data, last)
+    }
+
+    /// The connection, if it may still send.
+    fn open_conn(&mut self) -> Result<&mut Connection, Error> {
+        let finished = self.finished;
         match &mut self.phase {
-            Phase::Open(conn) if !self.finished => conn.send_ping(payload),
+            Phase::Open(conn) if finished => Err(conn.closed_error()),
+            Phase::Open(conn) => Ok(conn),
             _ => Err(Error::SendAfterClose),
         }
     }
@@ -644,6 +825,14 @@ impl<S: Transport> WebSocket<S> {
         }
         if self.finished {
             return None;
+        }
+        if let Some(deadline) = self.connect_deadline {
+            if self.stream.is_connected() {
+                self.connect_deadline = None;
+            } else if deadline <= now {
+                self.close_transport();
+                return Some(Timeout::Connect);
+            }
         }
         match self.timer.handle_timeout(now)? {
             TimerAction::SendPing => {
@@ -696,7 +885,7 @@ impl<S: Transport> WebSocket<S> {
             // Beneath the transport: TLS starts inside the tunnel.
             let tunnel = &mut proxy.0.tunnel;
             while !tunnel.output().is_empty() {
-                match write_beneath(&mut self.stream, tunnel.output())? {
+                match write_some(|| self.stream.write_beneath(tunnel.output()))? {
                     Some(n) => tunnel.advance_output(n),
                     None => return Ok(()),
                 }
@@ -704,7 +893,7 @@ impl<S: Transport> WebSocket<S> {
             return Ok(());
         }
         while !self.prelude.is_empty() {
-            match write_some(&mut self.stream, &self.prelude)? {
+            match write_some(|| self.stream.write(&self.prelude))? {
                 Some(n) => drop(self.prelude.drain(..n)),
                 None => return Ok(()),
             }
@@ -712,10 +901,11 @@ impl<S: Transport> WebSocket<S> {
         // Handshake bytes are written once: give their memory back.
         self.prelude = Vec::new();
         if let Phase::Open(conn) = &mut self.phase {
+            // One vectored write per round: small frames coalesced in one
+            // chunk, large payloads as the application sent them.
             while conn.has_pending_output() {
-                match write_some(&mut self.stream, conn.pending_output())? {
-                    Some(n) => conn.advance_output(n),
-                    None => return Ok(()),
+                if write_some(|| conn.write_output(&mut self.stream))?.is_none() {
+                    return Ok(());
                 }
             }
             conn.shrink_buffers();
@@ -773,6 +963,16 @@ impl<S: Transport> WebSocket<S> {
     }
 }
 
+/// How the core's refusal of a send reaches the caller: a mark set in the
+/// core's `Config` as well is [`SendError::Full`]; anything else means the
+/// connection no longer takes messages.
+fn refusal(error: &Error) -> fn(Message) -> SendError {
+    match error {
+        Error::WouldExceedBuffer => SendError::Full,
+        _ => SendError::NotOpen,
+    }
+}
+
 /// An error after which the transport is unusable: I/O, or TLS (which
 /// rustls reports through its stream's I/O errors).
 fn is_transport_error(e: &Error) -> bool {
@@ -784,48 +984,27 @@ fn is_transport_error(e: &Error) -> bool {
     }
 }
 
-/// One read: `Some(n)` (0 at EOF), `None` on `WouldBlock`.
-fn read_some<R: Read>(stream: &mut R, buf: &mut [u8]) -> io::Result<Option<usize>> {
-    loop {
-        match stream.read(buf) {
-            Ok(n) => return Ok(Some(n)),
-            Err(e) if is_would_block(&e) => return Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// One read beneath the transport's own protocol: `Some(n)` (0 at EOF),
-/// `None` on `WouldBlock`.
-fn read_beneath<S: Transport>(stream: &mut S, buf: &mut [u8]) -> io::Result<Option<usize>> {
-    loop {
-        match stream.read_beneath(buf) {
-            Ok(n) => return Ok(Some(n)),
-            Err(e) if is_would_block(&e) => return Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// One write beneath the transport's own protocol.
-fn write_beneath<S: Transport>(stream: &mut S, data: &[u8]) -> io::Result<Option<usize>> {
-    write_with(data, |data| stream.write_beneath(data))
-}
-
-/// One write: `Some(n)` bytes taken, `None` on `WouldBlock`.
-fn write_some<W: Write>(stream: &mut W, data: &[u8]) -> io::Result<Option<usize>> {
-    write_with(data, |data| stream.write(data))
-}
-
-/// One write with `write`: `Some(n)` bytes taken, `None` on `WouldBlock`.
-fn write_with(
-    data: &[u8],
-    mut write: impl FnMut(&[u8]) -> io::Result<usize>,
+/// One read (retried when interrupted): `Some(n)` (0 at EOF), `None` on
+/// `WouldBlock`.
+fn read_some(
+    mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
+    buf: &mut [u8],
 ) -> io::Result<Option<usize>> {
     loop {
-        match write(data) {
+        match read(buf) {
+            Ok(n) => return Ok(Some(n)),
+            Err(e) if is_would_block(&e) => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One write (retried when interrupted): `Some(n)` bytes taken, `None` on
+/// `WouldBlock`.
+fn write_some(mut write: impl FnMut() -> io::Result<usize>) -> io::Result<Option<usize>> {
+    loop {
+        match write() {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => return Ok(Some(n)),
             Err(e) if is_would_block(&e) => return Ok(None),

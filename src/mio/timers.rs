@@ -1,6 +1,6 @@
 //! The deadlines of many sockets, for one event loop.
 
-use super::{Transport, WebSocket};
+use super::{MioTransport, WebSocket};
 use ::mio::Token;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -16,6 +16,28 @@ use std::time::{Duration, Instant};
 /// whose deadline moved later is woken at the old one, finds nothing due
 /// (a harmless no-op) and is scheduled again. That keeps about one entry per
 /// socket instead of one per read, and a busy socket costs no heap work.
+///
+/// ```
+/// use rfc6455::mio::mio::Token;
+/// use rfc6455::mio::{Options, Timeouts, Timers, WebSocket};
+/// use rfc6455::ClientOptions;
+/// use std::time::{Duration, Instant};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+///
+/// let options = Options {
+///     timeouts: Timeouts { handshake: Some(Duration::from_secs(2)), ..Timeouts::default() },
+///     ..Options::default()
+/// };
+/// let mut ws = WebSocket::connect(&url, ClientOptions::default(), &options)?;
+/// let mut timers = Timers::new();
+/// timers.schedule(Token(0), &mut ws);
+/// // poll() may sleep at most this long: the handshake deadline.
+/// let wait = timers.timeout(Instant::now()).expect("a deadline");
+/// assert!(wait <= Duration::from_secs(2));
+/// assert_eq!(timers.next_expired(Instant::now()), None); // nothing due yet
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct Timers {
     heap: BinaryHeap<Reverse<(Instant, usize)>>,
@@ -29,7 +51,7 @@ impl Timers {
 
     /// Note `ws`'s next deadline under `token`. Call after every batch of
     /// calls on a socket (and after [`WebSocket::handle_timeout`]).
-    pub fn schedule<S: Transport>(&mut self, token: Token, ws: &mut WebSocket<S>) {
+    pub fn schedule<S: MioTransport>(&mut self, token: Token, ws: &mut WebSocket<S>) {
         let Some(deadline) = ws.poll_timeout() else {
             return;
         };

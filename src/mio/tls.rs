@@ -4,25 +4,25 @@
 //! rustls is itself sans-IO: ciphertext goes in with `read_tls`, out with
 //! `write_tls`, and it buffers in both directions. [`TlsStream`] pumps
 //! those buffers against a `mio::net::TcpStream` without ever blocking, and
-//! tells the adapter through [`Transport::wants_write`] when TLS has bytes
+//! tells the adapter through [`MioTransport::wants_write`] when TLS has bytes
 //! of its own to send (handshake messages, alerts, `close_notify`, or
 //! records the socket did not take), so writable interest is kept even when
 //! the WebSocket has nothing queued: TLS may need to write while the
 //! application only reads.
 
-use super::{Options, Transport, WebSocket};
+use super::{MioTransport, Options, WebSocket};
 use crate::error::Error;
 use crate::handshake::{ClientOptions, WsUrl};
 use ::mio::event::Source;
 use ::mio::net::TcpStream;
 use ::mio::{Interest, Registry, Token};
 use rustls::{ClientConfig, ClientConnection, ConnectionCommon, ServerConnection, SideData};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-/// A rustls session over a non-blocking TCP socket: a [`Transport`] for
+/// A rustls session over a non-blocking TCP socket: a [`MioTransport`] for
 /// [`WebSocket`]. Reads and writes carry plaintext and return `WouldBlock`
 /// when the socket does; registration is the socket's.
 ///
@@ -64,7 +64,7 @@ where
     }
 
     /// Send buffered TLS records until they are out or the socket would
-    /// block (which is not an error: [`wants_write`](Transport::wants_write)
+    /// block (which is not an error: [`wants_write`](MioTransport::wants_write)
     /// keeps writable interest until they are).
     fn send_tls(&mut self) -> io::Result<()> {
         while self.conn.wants_write() {
@@ -77,6 +77,21 @@ where
             }
         }
         Ok(())
+    }
+
+    /// Hand plaintext to rustls with `write` and send what the socket
+    /// takes; nothing taken means rustls's buffer is full (`WouldBlock`).
+    fn encrypt(
+        &mut self,
+        write: impl FnOnce(&mut rustls::Writer<'_>) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.send_tls()?;
+        let taken = write(&mut self.conn.writer())?;
+        self.send_tls()?;
+        if taken == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(taken)
     }
 
     /// Read ciphertext from the socket and decrypt it. `Ok(false)` when the
@@ -138,13 +153,17 @@ where
         if buf.is_empty() {
             return Ok(0);
         }
-        self.send_tls()?;
-        let taken = self.conn.writer().write(buf)?;
-        self.send_tls()?;
-        if taken == 0 {
-            return Err(io::ErrorKind::WouldBlock.into());
+        self.encrypt(|writer| writer.write(buf))
+    }
+
+    /// As `write`, for all of `bufs` at once: rustls frames them into
+    /// records together, so the WebSocket's chunks (headers and shared
+    /// payloads) do not each make a record of their own.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if bufs.iter().all(|buf| buf.is_empty()) {
+            return Ok(0);
         }
-        Ok(taken)
+        self.encrypt(|writer| writer.write_vectored(bufs))
     }
 
     /// Send buffered records; `WouldBlock` while some remain.
@@ -181,7 +200,7 @@ impl<C> Source for TlsStream<C> {
     }
 }
 
-impl<C, S> Transport for TlsStream<C>
+impl<C, S> MioTransport for TlsStream<C>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<S>>,
     S: SideData,
@@ -200,6 +219,14 @@ where
 
     fn wants_write(&self) -> bool {
         self.conn.wants_write()
+    }
+
+    fn set_nodelay(&mut self, nodelay: bool) -> io::Result<()> {
+        self.sock.set_nodelay(nodelay)
+    }
+
+    fn is_connected(&self) -> bool {
+        self.sock.peer_addr().is_ok()
     }
 
     /// The socket: a proxy's tunnel comes before TLS.

@@ -9,7 +9,7 @@ use std::net::Shutdown;
 /// [`Source`](::mio::event::Source) to register for readiness. A TLS stream
 /// plugs in by implementing this for its wrapper (reads and writes go
 /// through the TLS session, registration through the inner socket).
-pub trait Transport: Read + Write + ::mio::event::Source {
+pub trait MioTransport: Read + Write + ::mio::event::Source {
     /// Close the transport (RFC 6455 §7.1.1: the server closes TCP first).
     /// The default does nothing; dropping the stream then closes it.
     fn shutdown(&mut self) -> io::Result<()> {
@@ -36,6 +36,21 @@ pub trait Transport: Read + Write + ::mio::event::Source {
         false
     }
 
+    /// Send small writes at once (TCP's `TCP_NODELAY`); the adapter turns
+    /// it on for every socket it connects or accepts, since it writes whole
+    /// frames. The default does nothing.
+    fn set_nodelay(&mut self, _nodelay: bool) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Whether a connection started without blocking is established
+    /// (mio's advice: a peer address exists once it is). Bounds
+    /// [`ClientOptions::connect_timeout`](crate::ClientOptions::connect_timeout).
+    /// The default, for streams that are connected when made, is `true`.
+    fn is_connected(&self) -> bool {
+        true
+    }
+
     /// Read from the stream beneath the transport's own protocol: a proxy's
     /// tunnel is negotiated there before that protocol (TLS) starts. The
     /// default reads the transport itself, right for plain sockets.
@@ -58,7 +73,7 @@ pub trait Transport: Read + Write + ::mio::event::Source {
     }
 }
 
-impl Transport for ::mio::net::TcpStream {
+impl MioTransport for ::mio::net::TcpStream {
     fn shutdown(&mut self) -> io::Result<()> {
         match ::mio::net::TcpStream::shutdown(self, Shutdown::Both) {
             // Already gone on the peer's side: nothing left to close.
@@ -70,10 +85,18 @@ impl Transport for ::mio::net::TcpStream {
     fn short_read_drains(&self) -> bool {
         true
     }
+
+    fn set_nodelay(&mut self, nodelay: bool) -> io::Result<()> {
+        ::mio::net::TcpStream::set_nodelay(self, nodelay)
+    }
+
+    fn is_connected(&self) -> bool {
+        self.peer_addr().is_ok()
+    }
 }
 
 #[cfg(unix)]
-impl Transport for ::mio::net::UnixStream {
+impl MioTransport for ::mio::net::UnixStream {
     fn shutdown(&mut self) -> io::Result<()> {
         match ::mio::net::UnixStream::shutdown(self, Shutdown::Both) {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),

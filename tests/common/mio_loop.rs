@@ -2,7 +2,7 @@
 //! and TLS).
 
 use mio::{Events, Poll, Token};
-use rfc6455::mio::{Event, Transport, WebSocket};
+use rfc6455::mio::{MioTransport, SocketEvent, WebSocket};
 use rfc6455::{Error, Message};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 /// writable interest TLS needs hangs here and fails the bound.
 pub fn run<S, F>(mut ws: WebSocket<S>, bound: Duration, mut react: F) -> Result<WebSocket<S>, Error>
 where
-    S: Transport,
-    F: FnMut(&mut WebSocket<S>, Event, &mut VecDeque<Message>),
+    S: MioTransport,
+    F: FnMut(&mut WebSocket<S>, SocketEvent, &mut VecDeque<Message>),
 {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(16);
@@ -55,8 +55,12 @@ where
 }
 
 /// Echo every message; queue refused echoes behind the others.
-pub fn echo<S: Transport>(ws: &mut WebSocket<S>, event: Event, backlog: &mut VecDeque<Message>) {
-    if let Event::Message(message) = event {
+pub fn echo<S: MioTransport>(
+    ws: &mut WebSocket<S>,
+    event: SocketEvent,
+    backlog: &mut VecDeque<Message>,
+) {
+    if let SocketEvent::Message(message) = event {
         if !backlog.is_empty() {
             backlog.push_back(message);
         } else if let Err(e) = ws.send(message) {

@@ -14,7 +14,7 @@ pub mod certs;
 pub mod mio_loop;
 pub mod proxies;
 
-use rfc6455::blocking::{self, MaybeTlsStream, Rejection, Transport, WebSocket};
+use rfc6455::blocking::{self, BlockingTransport, MaybeTlsStream, Rejection, WebSocket};
 use rfc6455::{
     AcceptOptions, ClientOptions, CloseCode, CloseFrame, Config, Error, Message, Request, State,
 };
@@ -116,7 +116,7 @@ pub fn spawn_echo_server(connections: usize) -> (String, JoinHandle<Vec<usize>>)
 }
 
 /// Echo every message back until the peer closes; the number echoed.
-pub fn echo<S: Transport>(ws: &mut WebSocket<S>) -> Result<usize, Error> {
+pub fn echo<S: BlockingTransport>(ws: &mut WebSocket<S>) -> Result<usize, Error> {
     let mut echoed = 0;
     loop {
         match ws.read() {
@@ -133,7 +133,7 @@ pub fn echo<S: Transport>(ws: &mut WebSocket<S>) -> Result<usize, Error> {
 /// Join a test thread, failing the test if it panicked.
 /// Against an echo server: a text and a binary message come back as sent,
 /// then the close handshake ends cleanly with the server echoing 1000.
-pub fn assert_echo_then_clean_close<S: Transport>(ws: &mut WebSocket<S>) {
+pub fn assert_echo_then_clean_close<S: BlockingTransport>(ws: &mut WebSocket<S>) {
     ws.send(Message::text("hello over TLS")).unwrap();
     assert_eq!(ws.read().unwrap().as_text(), Some("hello over TLS"));
     ws.send(Message::binary(vec![0u8, 1, 2, 255])).unwrap();
@@ -166,7 +166,7 @@ pub fn connect_with(
 /// The parts of an [`Error::Closed`], failing the test on anything else.
 pub fn expect_closed<T: std::fmt::Debug>(result: Result<T, Error>) -> (Option<CloseFrame>, bool) {
     match result {
-        Err(Error::Closed { frame, clean }) => (frame, clean),
+        Err(Error::Closed { frame, clean, .. }) => (frame, clean),
         other => panic!("expected Error::Closed, got {other:?}"),
     }
 }

@@ -156,7 +156,7 @@ impl Codec {
             return Ok(Codec::Full(Box::new(conn)));
         }
         conn.send_binary(payload).map_err(|e| e.to_string())?;
-        let frame = conn.pending_output().to_vec();
+        let frame = conn.take_output().to_vec();
         Ok(Codec::Prepared {
             frame,
             out: Vec::new(),
@@ -176,7 +176,8 @@ impl Codec {
 
     fn pending(&self) -> &[u8] {
         match self {
-            Codec::Full(conn) => conn.pending_output(),
+            // A client copies (masks) every payload, so its output is one chunk.
+            Codec::Full(conn) => conn.output_chunk(),
             Codec::Prepared { out, .. } => out,
         }
     }
@@ -303,7 +304,7 @@ async fn drive(
     // Say goodbye; the server's reply is not waited for.
     if let Codec::Full(conn) = &mut codec {
         if conn.close(rfc6455::CloseCode::NORMAL, "").is_ok() {
-            let _ = wr.write_all(conn.pending_output()).await;
+            let _ = wr.write_all(&conn.take_output()).await;
         }
     }
     tally

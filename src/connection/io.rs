@@ -1,0 +1,110 @@
+//! Reading from a `std::io::Read` sized to the traffic, for the adapters.
+
+use super::Connection;
+use std::io::{self, Read};
+
+/// A frame that still lacks at least this many bytes is read straight into
+/// the connection's input buffer, where its message will be split off
+/// without a copy, instead of through the caller's scratch buffer (the
+/// input buffer is then zeroed once instead of copied into: half the
+/// memory traffic).
+const DIRECT_READ_MIN: usize = 64 << 10;
+
+/// At most this many bytes are lent (and zeroed) for one direct read, so
+/// a peer that announces a huge frame and trickles it makes us touch no
+/// more memory ahead of its data than this; a socket rarely has more
+/// ready at once.
+const DIRECT_READ_MAX: usize = 256 << 10;
+
+impl Connection {
+    /// One read from `r` into the connection, sized to what is coming: the
+    /// rest of a large frame (see [`input_needed`](Self::input_needed))
+    /// straight into the input buffer, anything else into `scratch` and
+    /// then copied (so an idle connection holds no input buffer of its
+    /// own). Returns the bytes read (0 at end of stream, which the caller
+    /// reports with [`receive_eof`](Self::receive_eof)) and the bytes
+    /// asked for: a shorter read drained a plain socket.
+    pub fn read_from<R: Read + ?Sized>(
+        &mut self,
+        r: &mut R,
+        scratch: &mut [u8],
+    ) -> io::Result<(usize, usize)> {
+        let needed = self.input_needed();
+        if needed >= DIRECT_READ_MIN.min(scratch.len()) {
+            let buf = self.read_buf(needed.min(DIRECT_READ_MAX));
+            let asked = buf.len();
+            let n = r.read(buf)?;
+            self.filled(n);
+            return Ok((n, asked));
+        }
+        let n = r.read(scratch)?;
+        self.receive(&scratch[..n]);
+        Ok((n, scratch.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::connection::{Event, Role};
+    use crate::message::Message;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// A reader that hands out at most `limit` bytes per read.
+    struct Pieces<'a> {
+        data: &'a [u8],
+        limit: usize,
+        asked: Vec<usize>,
+    }
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.asked.push(buf.len());
+            let n = buf.len().min(self.limit).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn the_rest_of_a_large_frame_is_read_straight_into_the_input() {
+        let mut client = Connection::new(Role::Client, Config::default());
+        let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        client.send(Message::binary(payload.clone())).unwrap();
+        client.send(Message::text("after")).unwrap();
+        let wire = client.take_output();
+        let mut server = Connection::new(Role::Server, Config::default());
+        let mut socket = Pieces {
+            data: &wire,
+            limit: 50_000,
+            asked: Vec::new(),
+        };
+        let mut scratch = vec![0u8; 4096];
+        let mut events = Vec::new();
+        loop {
+            let (n, _) = server.read_from(&mut socket, &mut scratch).unwrap();
+            while let Some(event) = server.poll_event().unwrap() {
+                events.push(event);
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        assert_eq!(
+            events,
+            [
+                Event::Message(Message::binary(payload)),
+                Event::Message(Message::text("after"))
+            ]
+        );
+        // The header came through the scratch buffer; the payload's rest
+        // straight into the input buffer, at most 256 KiB asked at a time,
+        // then exactly what was still missing.
+        assert_eq!(socket.asked[0], 4096);
+        assert_eq!(socket.asked[1], DIRECT_READ_MAX);
+        assert_eq!(socket.asked[2], 300_000 - (4096 - 14) - 50_000);
+    }
+}
