@@ -37,9 +37,9 @@ impl From<Route> for MaybeTlsStream {
     }
 }
 
-/// The route to the server for `url`, direct or through the proxy `proxy`
-/// selects, and the bytes the proxy sent after its reply, which are the
-/// server's.
+/// The route to the server for `url`, direct or through the proxy
+/// `options.proxy` selects, and the bytes the proxy sent after its reply,
+/// which are the server's.
 pub(super) fn open(
     url: &WsUrl,
     options: &ClientOptions,
