@@ -225,8 +225,9 @@ impl Error {
     /// Whether a deadline passed: a socket read, write or connect timeout
     /// (`TimedOut`, or the `WouldBlock` a blocking socket with a read
     /// timeout reports), the opening handshake's deadline, or a keepalive,
-    /// pong or close timeout. After a socket read timeout the connection
-    /// is intact and the next read carries on.
+    /// pong or close timeout, or a proxy that was too slow to accept or to
+    /// reply. After a socket read timeout the connection is intact and the
+    /// next read carries on.
     ///
     /// ```
     /// use rfc6455::{Error, Timeout};
@@ -240,6 +241,7 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         match self {
             Error::Timeout(_) => true,
+            Error::Proxy(e) => e.is_timeout(),
             #[cfg(feature = "std")]
             Error::Io(e) => matches!(
                 e.kind(),

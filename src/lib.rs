@@ -23,6 +23,10 @@
 //! `close`. Types from other crates in the API are re-exported:
 //! [`bytes`], `rustls`, `mio::mio`.
 //!
+//! Their clients go through HTTP `CONNECT` and SOCKS5 proxies, taken from
+//! `HTTP_PROXY` and friends by default ([`proxy`], [`ProxyConfig`]); the
+//! proxy exchanges are sans-IO state machines too.
+//!
 //! **permessage-deflate in debug builds.** The `deflate` feature (on by
 //! default) compresses with `zlib-rs`, which is many times slower without
 //! optimization, and this crate's profile settings do not reach your build.
@@ -33,10 +37,6 @@
 //! [profile.dev.package.zlib-rs]
 //! opt-level = 3
 //! ```
-//!
-//! Their clients go through HTTP `CONNECT` and SOCKS5 proxies, taken from
-//! `HTTP_PROXY` and friends by default ([`proxy`], [`ProxyConfig`]); the
-//! proxy exchanges are sans-IO state machines too.
 //!
 //! ```
 //! use rfc6455::{Config, Connection, Event, Message, Role};

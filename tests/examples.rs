@@ -207,7 +207,7 @@ fn client_with_proxy_env(url: &str, vars: &[(&str, String)]) -> Output {
 }
 
 #[test]
-fn client_example_goes_through_the_http_proxy_of_the_environment() {
+fn client_example_goes_through_the_proxy_of_the_environment() {
     let Some(proxy) = common::proxies::tinyproxy(&[]) else {
         return;
     };
@@ -226,6 +226,16 @@ fn client_example_goes_through_the_http_proxy_of_the_environment() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("CONNECT refused with 403"), "{stderr}");
+    // ALL_PROXY serves either scheme, SOCKS5 included.
+    let Some(socks) = common::proxies::microsocks(None) else {
+        return;
+    };
+    let (url, server) = spawn_echo_server(1);
+    let output = client_with_proxy_env(&url, &[("ALL_PROXY", socks.url("socks5h", ""))]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stderr: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "via proxy\n");
+    assert_eq!(join(server), vec![1]);
 }
 
 #[test]

@@ -271,6 +271,32 @@ fn a_proxy_that_hangs_up_mid_reply() {
 }
 
 #[test]
+fn a_proxy_reply_that_never_ends_is_cut_off_at_the_limit() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut tcp = common::accept_tcp(&listener);
+        let mut request = [0u8; 512];
+        let _ = tcp.read(&mut request);
+        let _ = tcp.write_all(b"HTTP/1.1 200 OK\r\nX-Filler: ");
+        // Far more than the limit, until the client hangs up.
+        let filler = [b'a'; 4096];
+        for _ in 0..64 {
+            if tcp.write_all(&filler).is_err() {
+                break;
+            }
+        }
+    });
+    let error = proxy_error(connect_via("ws://127.0.0.1:9/", &proxy));
+    assert!(
+        matches!(error.kind(), ProxyErrorKind::ReplyTooLarge),
+        "{error}"
+    );
+    join(server);
+}
+
+#[test]
 fn malformed_and_unsupported_proxy_urls() {
     let error = proxy_error(connect_via("ws://127.0.0.1:9/", "http://u:pw@proxy:99999"));
     assert!(

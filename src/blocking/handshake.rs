@@ -49,9 +49,8 @@ pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
 /// default the environment's (`HTTP_PROXY` for `ws://`, `HTTPS_PROXY` for
 /// `wss://`, `ALL_PROXY`, `NO_PROXY`; see
 /// [`ProxyConfig`](crate::ProxyConfig)). Connecting to the proxy is bounded
-/// by `options.connect_timeout` (or [`HANDSHAKE_TIMEOUT`]), TLS to an
-/// `https://` proxy and its reply by [`HANDSHAKE_TIMEOUT`]; a proxy's
-/// failures are [`Error::Proxy`].
+/// by the connect timeout; TLS to an `https://` proxy and the proxy's reply
+/// by [`HANDSHAKE_TIMEOUT`]. A proxy's failures are [`Error::Proxy`].
 ///
 /// `wss://` URLs need the `rustls` feature: TLS with SNI for the URL's host,
 /// the certificate verified against the Mozilla roots compiled into the
@@ -116,12 +115,16 @@ pub fn connect_with(
     )
 }
 
-/// Open the TCP connection for `url`: each address the host resolves to
-/// in turn, each bounded by [`ClientOptions::connect_timeout`], until one
-/// answers.
-pub(super) fn tcp_connect(url: &WsUrl, options: &ClientOptions) -> Result<TcpStream, Error> {
+/// Open a TCP connection to `host` and `port` (the server's, or a
+/// proxy's): each address the host resolves to in turn, each bounded by
+/// [`ClientOptions::connect_timeout`], until one answers.
+pub(super) fn tcp_connect(
+    host: &str,
+    port: u16,
+    options: &ClientOptions,
+) -> Result<TcpStream, Error> {
     let mut last = None;
-    for addr in (url.host.as_str(), url.port).to_socket_addrs()? {
+    for addr in (host, port).to_socket_addrs()? {
         let attempt = match options.connect_timeout {
             Some(timeout) => TcpStream::connect_timeout(&addr, timeout),
             None => TcpStream::connect(addr),

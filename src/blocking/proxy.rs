@@ -1,15 +1,15 @@
-//! Blocking connections through a proxy: TCP (or TLS, for an `https://`
-//! proxy) to the proxy, then the sans-IO [`Tunnel`] exchange driven over
-//! it, within [`HANDSHAKE_TIMEOUT`].
+//! Blocking connections through a proxy: TCP to the proxy (within the
+//! connect timeout), TLS for an `https://` proxy, then the sans-IO
+//! [`Tunnel`] exchange driven over it (each within
+//! [`HANDSHAKE_TIMEOUT`](super::HANDSHAKE_TIMEOUT)).
 
-use super::handshake::{HandshakeClock, HANDSHAKE_TIMEOUT};
+use super::handshake::{tcp_connect, HandshakeClock};
 use super::{BlockingTransport, MaybeTlsStream};
 use crate::error::Error;
 use crate::handshake::{ClientOptions, Status, WsUrl};
 use crate::proxy::{ProxyError, ProxyErrorKind, ProxyScheme, ProxyUrl, Tunnel};
 use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::net::TcpStream;
 
 /// The TLS configuration an `https://` proxy is verified with: the one the
 /// WebSocket connection uses.
@@ -37,22 +37,21 @@ impl From<Route> for MaybeTlsStream {
     }
 }
 
-/// The route to the server for `url`, direct or through the proxy `proxy`
-/// selects, and the bytes the proxy sent after its reply, which are the
-/// server's.
+/// The route to the server for `url`, direct or through the proxy
+/// `options.proxy` selects, and the bytes the proxy sent after its reply,
+/// which are the server's.
 pub(super) fn open(
     url: &WsUrl,
     options: &ClientOptions,
     tls: ProxyTls<'_>,
 ) -> Result<(Route, Vec<u8>), Error> {
     let Some(proxy) = options.proxy.proxy_for(url)? else {
-        let stream = super::handshake::tcp_connect(url, options)?;
+        let stream = tcp_connect(&url.host, url.port, options)?;
         return Ok((Route::Tcp(stream), Vec::new()));
     };
     let fail = |kind| Error::from(ProxyError::new(proxy.to_string(), kind));
     let mut tunnel = Tunnel::for_url(&proxy, url).map_err(fail)?;
-    let limit = options.connect_timeout.unwrap_or(HANDSHAKE_TIMEOUT);
-    let mut stream = connect_to_proxy(&proxy, limit, tls).map_err(fail)?;
+    let mut stream = connect_to_proxy(&proxy, options, tls).map_err(fail)?;
     let leftover = match &mut stream {
         Route::Tcp(tcp) => exchange(tcp, &mut tunnel),
         #[cfg(feature = "rustls")]
@@ -62,34 +61,13 @@ pub(super) fn open(
     Ok((stream, leftover))
 }
 
-/// TCP to the proxy within `limit` per address, then TLS
-/// for an `https://` proxy.
+/// TCP to the proxy, then TLS for an `https://` proxy.
 fn connect_to_proxy(
     proxy: &ProxyUrl,
-    limit: Duration,
+    options: &ClientOptions,
     tls: ProxyTls<'_>,
 ) -> Result<Route, ProxyErrorKind> {
-    let addrs = (proxy.host.as_str(), proxy.port)
-        .to_socket_addrs()
-        .map_err(ProxyErrorKind::Io)?;
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "the proxy's host has no address");
-    let mut connected = None;
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, limit) {
-            Ok(tcp) => {
-                connected = Some(tcp);
-                break;
-            }
-            Err(e) => last = e,
-        }
-    }
-    let tcp = match connected {
-        Some(tcp) => tcp,
-        None if last.kind() == io::ErrorKind::TimedOut => return Err(ProxyErrorKind::Timeout),
-        None => return Err(ProxyErrorKind::Io(last)),
-    };
-    // Frames are written whole; waiting to coalesce them only adds latency.
-    tcp.set_nodelay(true).map_err(ProxyErrorKind::Io)?;
+    let tcp = tcp_connect(&proxy.host, proxy.port, options).map_err(kind_of)?;
     match proxy.scheme {
         ProxyScheme::Https => https(proxy, tcp, tls),
         _ => Ok(Route::Tcp(tcp)),
@@ -102,7 +80,7 @@ fn https(proxy: &ProxyUrl, tcp: TcpStream, tls: ProxyTls<'_>) -> Result<Route, P
     let session = super::tls::client_session_for(&proxy.host, config).map_err(kind_of)?;
     // A proxy that accepts TCP and stays silent must not hold the TLS
     // handshake forever.
-    tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT))
+    tcp.set_read_timeout(Some(super::HANDSHAKE_TIMEOUT))
         .map_err(ProxyErrorKind::Io)?;
     let stream = super::tls::tls_over(session, tcp, &[]).map_err(kind_of)?;
     stream
@@ -118,7 +96,7 @@ fn https(_proxy: &ProxyUrl, _tcp: TcpStream, _tls: ProxyTls<'_>) -> Result<Route
 }
 
 /// Sends the tunnel's requests and feeds it the proxy's replies until the
-/// tunnel is up, within [`HANDSHAKE_TIMEOUT`].
+/// tunnel is up, within [`HANDSHAKE_TIMEOUT`](super::HANDSHAKE_TIMEOUT).
 fn exchange<S: BlockingTransport>(
     stream: &mut S,
     tunnel: &mut Tunnel,

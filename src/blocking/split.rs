@@ -135,8 +135,8 @@ pub trait Splittable: BlockingTransport + sealed::Sealed {}
 mod sealed {
     /// Only this crate's TCP-based streams can be split.
     pub trait Sealed {
-        /// The TCP socket and the TLS session over it, if any; `Err` for a
-        /// stream that has more layers than one TLS session.
+        /// The TCP socket and the TLS session over it, if any; an error
+        /// for a stream that is more than that.
         fn into_socket(self) -> Result<super::SocketParts, crate::Error>;
     }
 }
@@ -166,13 +166,11 @@ impl sealed::Sealed for MaybeTlsStream {
             MaybeTlsStream::Plain(sock) => sock.into_socket(),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => (*tls).into_socket(),
-            // Two TLS sessions (to an `https://` proxy, and to the server
-            // inside its tunnel) would both have to be driven under the
-            // session lock; not supported.
+            // Two TLS sessions, one inside the other: not split.
             #[cfg(feature = "rustls")]
             MaybeTlsStream::RustlsInTls(_) => Err(Error::Io(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "a wss:// connection through an https:// proxy cannot be split",
+                "split() does not take TLS inside TLS (wss:// through an https:// proxy)",
             ))),
         }
     }

@@ -61,7 +61,8 @@ pub struct ClientOptions {
     /// How long opening the TCP connection may take, per address the host
     /// resolves to (`None`, the default: the operating system's limit,
     /// often minutes). Expiry is an error whose
-    /// [`is_timeout`](crate::Error::is_timeout) is true.
+    /// [`is_timeout`](crate::Error::is_timeout) is true. Bounds the
+    /// connection to a proxy too.
     pub connect_timeout: Option<Duration>,
     /// The proxy the adapters' `connect` functions go through (default:
     /// the environment's `HTTP_PROXY` and friends, see [`ProxyConfig`]).

@@ -3,7 +3,7 @@
 //! over the raw stream (beneath TLS) before the WebSocket handshake is
 //! queued. The handshake timeout covers the proxy's reply too.
 
-use super::socket::tcp_connect_to;
+use super::socket::tcp_connect;
 use crate::error::Error;
 use crate::handshake::WsUrl;
 use crate::proxy::{ProxyConfig, ProxyError, ProxyErrorKind, ProxyScheme, Tunnel};
@@ -30,7 +30,7 @@ pub(super) fn open(
     proxy: &ProxyConfig,
 ) -> Result<(TcpStream, Option<Proxying>), Error> {
     let Some(proxy) = proxy.proxy_for(url)? else {
-        return Ok((tcp_connect_to(&url.host, url.port)?, None));
+        return Ok((tcp_connect(&url.host, url.port)?, None));
     };
     let name = proxy.to_string();
     let fail = |kind| Error::from(ProxyError::new(name.clone(), kind));
@@ -42,8 +42,7 @@ pub(super) fn open(
         )));
     }
     let tunnel = Tunnel::for_url(&proxy, url).map_err(fail)?;
-    let stream =
-        tcp_connect_to(&proxy.host, proxy.port).map_err(|e| fail(ProxyErrorKind::Io(e)))?;
+    let stream = tcp_connect(&proxy.host, proxy.port).map_err(|e| fail(ProxyErrorKind::Io(e)))?;
     Ok((
         stream,
         Some(Proxying {

@@ -5,15 +5,17 @@ use super::{Decide, MioTransport, Options, SendError, SocketEvent};
 use crate::close::CloseCode;
 use crate::connection::{Connection, PreparedMessage, State};
 use crate::error::Error;
-use crate::handshake::{ClientOptions, Request, ServerOptions, ServerResponse, Status, WsUrl};
-use crate::message::{Message, MessageKind};
+use crate::handshake::{ClientOptions, ServerOptions, Status, WsUrl};
+use crate::handshake::{Request, ServerResponse};
+use crate::message::Message;
+use crate::message::MessageKind;
 use crate::proxy::ProxyErrorKind;
 use crate::timer::{Keepalive, Timeout, TimerAction};
 use crate::upgrade::{ClientUpgrade, Opened, ServerUpgrade};
 use ::mio::event::Event as Readiness;
 use ::mio::net::TcpStream;
 use ::mio::{Interest, Registry, Token};
-use std::io::{self, Read};
+use std::io;
 use std::net::ToSocketAddrs;
 use std::time::Instant;
 
@@ -176,7 +178,8 @@ impl WebSocket<TcpStream> {
     /// asked for a tunnel first (HTTP `CONNECT` or SOCKS5; `https://`
     /// proxies only in the blocking adapter). Its failures come from
     /// [`poll_event`](Self::poll_event) or [`flush`](Self::flush) as
-    /// [`Error::Proxy`]; a silent proxy runs into the handshake timeout.
+    /// [`Error::Proxy`]; a silent proxy runs into the connect or handshake
+    /// timeout.
     pub fn connect(url: &str, client: ClientOptions, options: &Options) -> Result<Self, Error> {
         let parsed = WsUrl::parse(url)?;
         if parsed.secure {
@@ -193,7 +196,7 @@ impl WebSocket<TcpStream> {
 }
 
 /// A non-blocking TCP connection to `host` and `port`, started.
-pub(super) fn tcp_connect_to(host: &str, port: u16) -> io::Result<TcpStream> {
+pub(super) fn tcp_connect(host: &str, port: u16) -> io::Result<TcpStream> {
     let addr = (host, port)
         .to_socket_addrs()?
         .next()
@@ -292,7 +295,9 @@ impl<S: MioTransport> WebSocket<S> {
     /// handshake is closed, uncleanly).
     pub fn state(&self) -> State {
         match &self.phase {
-            Phase::Accepting(_) | Phase::Connecting(_) if !self.finished => State::Connecting,
+            Phase::Accepting(_) | Phase::Proxy(_) | Phase::Connecting(_) if !self.finished => {
+                State::Connecting
+            }
             Phase::Open(conn) => conn.state(),
             _ => State::Closed { clean: false },
         }
@@ -524,7 +529,7 @@ impl<S: MioTransport> WebSocket<S> {
             if !self.readable {
                 return Ok(None);
             }
-            let n = match read_beneath(&mut self.stream, &mut buf) {
+            let n = match read_some(|buf| self.stream.read_beneath(buf), &mut buf) {
                 Ok(Some(0)) => {
                     self.eof = true;
                     return Err(proxying.error(ProxyErrorKind::Closed));
@@ -562,6 +567,19 @@ impl<S: MioTransport> WebSocket<S> {
         }
     }
 
+    fn poll_connecting(&mut self) -> Result<Option<SocketEvent>, Error> {
+        let mut buf = [0u8; HANDSHAKE_CHUNK];
+        while let Some(n) = self.read_handshake(&mut buf)? {
+            if let Some(event) = self.receive_response(&buf[..n])? {
+                return Ok(Some(event));
+            }
+            if !matches!(self.phase, Phase::Connecting(_)) {
+                return Ok(None);
+            }
+        }
+        Ok(None)
+    }
+
     /// Hand response bytes to the client's upgrade.
     fn receive_response(&mut self, data: &[u8]) -> Result<Option<SocketEvent>, Error> {
         let Phase::Connecting(upgrade) = &mut self.phase else {
@@ -581,19 +599,6 @@ impl<S: MioTransport> WebSocket<S> {
         }
     }
 
-    fn poll_connecting(&mut self) -> Result<Option<SocketEvent>, Error> {
-        let mut buf = [0u8; HANDSHAKE_CHUNK];
-        while let Some(n) = self.read_handshake(&mut buf)? {
-            if let Some(event) = self.receive_response(&buf[..n])? {
-                return Ok(Some(event));
-            }
-            if !matches!(self.phase, Phase::Connecting(_)) {
-                return Ok(None);
-            }
-        }
-        Ok(None)
-    }
-
     fn open(&mut self, conn: Connection) {
         self.phase = Phase::Open(conn);
         self.timer.opened(Instant::now());
@@ -605,7 +610,7 @@ impl<S: MioTransport> WebSocket<S> {
         if !self.readable || self.eof {
             return Ok(None);
         }
-        match read_some(&mut self.stream, buf)? {
+        match read_some(|buf| self.stream.read(buf), buf)? {
             Some(0) => {
                 self.eof = true;
                 Ok(None)
@@ -684,7 +689,7 @@ impl<S: MioTransport> WebSocket<S> {
     fn discard_input(&mut self) -> Result<(), Error> {
         let mut sink = [0u8; HANDSHAKE_CHUNK];
         while self.readable && !self.eof {
-            match read_some(&mut self.stream, &mut sink) {
+            match read_some(|buf| self.stream.read(buf), &mut sink) {
                 Ok(Some(0)) => self.eof = true,
                 Ok(Some(_)) => {}
                 Ok(None) => self.readable = false,
@@ -879,7 +884,7 @@ impl<S: MioTransport> WebSocket<S> {
             // Beneath the transport: TLS starts inside the tunnel.
             let tunnel = &mut proxy.0.tunnel;
             while !tunnel.output().is_empty() {
-                match write_beneath(&mut self.stream, tunnel.output())? {
+                match write_some(|| self.stream.write_beneath(tunnel.output()))? {
                     Some(n) => tunnel.advance_output(n),
                     None => return Ok(()),
                 }
@@ -978,34 +983,20 @@ fn is_transport_error(e: &Error) -> bool {
     }
 }
 
-/// One read: `Some(n)` (0 at EOF), `None` on `WouldBlock`.
-fn read_some<R: Read>(stream: &mut R, buf: &mut [u8]) -> io::Result<Option<usize>> {
+/// One read (retried when interrupted): `Some(n)` (0 at EOF), `None` on
+/// `WouldBlock`.
+fn read_some(
+    mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
+    buf: &mut [u8],
+) -> io::Result<Option<usize>> {
     loop {
-        match stream.read(buf) {
+        match read(buf) {
             Ok(n) => return Ok(Some(n)),
             Err(e) if is_would_block(&e) => return Ok(None),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
     }
-}
-
-/// One read beneath the transport's own protocol: `Some(n)` (0 at EOF),
-/// `None` on `WouldBlock`.
-fn read_beneath<S: MioTransport>(stream: &mut S, buf: &mut [u8]) -> io::Result<Option<usize>> {
-    loop {
-        match stream.read_beneath(buf) {
-            Ok(n) => return Ok(Some(n)),
-            Err(e) if is_would_block(&e) => return Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// One write beneath the transport's own protocol.
-fn write_beneath<S: MioTransport>(stream: &mut S, data: &[u8]) -> io::Result<Option<usize>> {
-    write_some(|| stream.write_beneath(data))
 }
 
 /// One write (retried when interrupted): `Some(n)` bytes taken, `None` on

@@ -93,20 +93,22 @@ impl fmt::Display for ProxyErrorKind {
             ProxyErrorKind::Closed => f.write_str("connection closed during the proxy exchange"),
             ProxyErrorKind::Timeout => f.write_str("timed out"),
             #[cfg(feature = "std")]
-            ProxyErrorKind::Io(_) => f.write_str("cannot connect"),
+            ProxyErrorKind::Io(e) => write!(f, "cannot connect: {e}"),
             #[cfg(feature = "rustls")]
-            ProxyErrorKind::Tls(_) => f.write_str("TLS to the proxy failed"),
+            ProxyErrorKind::Tls(e) => write!(f, "TLS to the proxy failed: {e}"),
         }
     }
 }
 
+/// The I/O or TLS error's text is already in `Display`, so `source`
+/// continues with that error's own source, as for [`crate::Error`].
 #[cfg(feature = "std")]
 impl std::error::Error for ProxyErrorKind {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ProxyErrorKind::Io(e) => Some(e),
+            ProxyErrorKind::Io(e) => e.source(),
             #[cfg(feature = "rustls")]
-            ProxyErrorKind::Tls(e) => Some(e),
+            ProxyErrorKind::Tls(e) => e.source(),
             _ => None,
         }
     }

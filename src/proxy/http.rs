@@ -110,6 +110,7 @@ impl HttpConnect {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::{feed, splits};
     use super::*;
     use alloc::vec;
 
@@ -147,33 +148,16 @@ mod tests {
         assert!(c.output().is_empty());
     }
 
-    /// Feeds `reply` split at every position (and byte by byte), and
-    /// expects the same outcome each way.
+    /// The outcome of `reply` in every split (see `splits`), errors as text.
     fn feed_split(reply: &[u8]) -> Vec<Result<Status<Vec<u8>>, alloc::string::String>> {
-        let run = |pieces: &[&[u8]]| {
-            let mut c = HttpConnect::new("h", 1, None);
-            let mut last = Ok(Status::Partial);
-            for (i, piece) in pieces.iter().enumerate() {
-                last = c
-                    .receive(piece)
-                    .map_err(|e| alloc::string::ToString::to_string(&e));
-                if let Ok(Status::Complete(leftover)) = &mut last {
-                    // What the caller reads next follows the leftover.
-                    leftover.extend(pieces[i + 1..].concat());
-                }
-                if !matches!(last, Ok(Status::Partial)) {
-                    break;
-                }
-            }
-            last
-        };
-        let mut outcomes = vec![run(&[reply])];
-        for i in 0..=reply.len() {
-            outcomes.push(run(&[&reply[..i], &reply[i..]]));
-        }
-        let bytes: Vec<&[u8]> = reply.chunks(1).collect();
-        outcomes.push(run(&bytes));
-        outcomes
+        splits(reply)
+            .iter()
+            .map(|pieces| {
+                let mut c = HttpConnect::new("h", 1, None);
+                feed(|piece| c.receive(piece), pieces)
+                    .map_err(|e| alloc::string::ToString::to_string(&e))
+            })
+            .collect()
     }
 
     #[test]

@@ -171,6 +171,42 @@ impl Tunnel {
     }
 }
 
+/// Helpers the exchanges' tests share.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::ProxyErrorKind;
+    use crate::handshake::Status;
+    use alloc::vec::Vec;
+
+    /// Feeds `pieces` to `receive` until it stops asking for more; the
+    /// outcome, with the pieces after a completing one appended to its
+    /// leftover (they are what the caller reads next).
+    pub(crate) fn feed(
+        mut receive: impl FnMut(&[u8]) -> Result<Status<Vec<u8>>, ProxyErrorKind>,
+        pieces: &[&[u8]],
+    ) -> Result<Status<Vec<u8>>, ProxyErrorKind> {
+        let mut last = Ok(Status::Partial);
+        for (i, piece) in pieces.iter().enumerate() {
+            last = receive(piece);
+            if let Ok(Status::Complete(leftover)) = &mut last {
+                leftover.extend(pieces[i + 1..].concat());
+            }
+            if !matches!(last, Ok(Status::Partial)) {
+                break;
+            }
+        }
+        last
+    }
+
+    /// `reply` whole, split in two at every position, and byte by byte.
+    pub(crate) fn splits(reply: &[u8]) -> Vec<Vec<&[u8]>> {
+        let mut all = alloc::vec![alloc::vec![reply]];
+        all.extend((0..=reply.len()).map(|i| alloc::vec![&reply[..i], &reply[i..]]));
+        all.push(reply.chunks(1).collect());
+        all
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -251,6 +251,7 @@ fn connect_request(addr: &SocksAddr, port: u16) -> Result<Vec<u8>, ProxyErrorKin
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::{feed, splits};
     use super::*;
     use alloc::string::ToString;
     use alloc::vec;
@@ -269,27 +270,7 @@ mod tests {
         assert_eq!(s.output(), expected);
         let n = s.output().len();
         s.advance_output(n);
-        let mut last = Ok(Status::Partial);
-        for (i, piece) in pieces.iter().enumerate() {
-            last = s.receive(piece);
-            if let Ok(Status::Complete(leftover)) = &mut last {
-                // What the caller reads next follows the leftover.
-                leftover.extend(pieces[i + 1..].concat());
-            }
-            if !matches!(last, Ok(Status::Partial)) {
-                break;
-            }
-        }
-        last
-    }
-
-    /// Every split of `reply` into two pieces, plus byte by byte.
-    fn splits(reply: &[u8]) -> Vec<Vec<&[u8]>> {
-        let mut all: Vec<Vec<&[u8]>> = (0..=reply.len())
-            .map(|i| vec![&reply[..i], &reply[i..]])
-            .collect();
-        all.push(reply.chunks(1).collect());
-        all
+        feed(|piece| s.receive(piece), pieces)
     }
 
     #[test]
