@@ -30,7 +30,7 @@ use bytes::Bytes;
 /// assert!(clients.iter().all(|c| c.output_len() == 4 + 4096));
 /// # Ok::<(), rfc6455::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PreparedMessage {
     kind: MessageKind,
     payload: Bytes,
@@ -89,6 +89,16 @@ impl PreparedMessage {
     /// The encoded frame header (the frame is this, then the payload).
     pub fn header(&self) -> &[u8] {
         &self.header[..usize::from(self.header_len)]
+    }
+}
+
+impl core::fmt::Debug for PreparedMessage {
+    /// The kind and length: a broadcast payload may be megabytes.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PreparedMessage")
+            .field("kind", &self.kind)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
     }
 }
 
