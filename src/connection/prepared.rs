@@ -227,6 +227,24 @@ mod tests {
         assert_eq!(wire[0], 0x02, "a first fragment, not final");
     }
 
+    #[cfg(feature = "deflate")]
+    #[test]
+    fn a_compressing_connection_sends_it_as_send_does() {
+        let text = "compress me, compress me, compress me ".repeat(100);
+        let prepared = PreparedMessage::new(Message::text(text.as_str()));
+        let params = crate::deflate::DeflateParams::default();
+        let (mut a, mut b) = (server(), server());
+        a.set_deflate(&params);
+        b.set_deflate(&params);
+        a.send_prepared(&prepared).unwrap();
+        b.send(Message::text(text.as_str())).unwrap();
+        let wire = a.take_output();
+        assert_eq!(wire, b.take_output());
+        // RFC 7692 §6: RSV1 set, and far fewer bytes than the text.
+        assert_eq!(wire[0], 0xc1);
+        assert!(wire.len() < text.len() / 10, "{} bytes", wire.len());
+    }
+
     #[test]
     fn the_high_water_mark_counts_the_shared_payload() {
         let config = Config {
