@@ -35,7 +35,8 @@ pub struct Config {
     /// High-water mark for pending output: sends that would push the
     /// buffered output past it fail with
     /// [`Error::WouldExceedBuffer`](crate::Error::WouldExceedBuffer) and
-    /// queue nothing. `None`: unbounded (the blocking adapter flushes after
+    /// queue nothing. Payloads queued shared, without a copy, count as
+    /// much as copied ones (they stay in memory until written). `None`: unbounded (the blocking adapter flushes after
     /// every send, so it needs no mark).
     pub max_output_buffer: Option<usize>,
     /// permessage-deflate settings; `None` disables the extension.

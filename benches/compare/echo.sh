@@ -5,6 +5,17 @@
 #   benches/compare/echo.sh            # 3 rounds of 3 s per case and server
 #   SECS=10 ROUNDS=5 benches/compare/echo.sh
 #   SERVERS="rfc6455-blocking tungstenite" benches/compare/echo.sh
+#   CASES="16 KiB,1 MiB" benches/compare/echo.sh   # cases whose label has one of these
+#   UWS_SRC=path benches/compare/echo.sh   # adds uWebSockets (C++) as a peer
+#   UWS_SRC=path LOADGEN=uws benches/compare/echo.sh
+#       # uWebSockets' own closed-loop client (benchmarks/load_test.c) as the
+#       # generator instead of ours, for the one-in-flight cases without
+#       # permessage-deflate (it has no latencies to report)
+#
+# UWS_SRC is a checkout of uNetworking/uWebSockets with uSockets in its
+# uSockets/ folder. Its examples/EchoServer.cpp is built from there at run
+# time (no TLS, no zlib: -DLIBUS_NO_SSL -DUWS_NO_ZLIB) into a temporary
+# folder; nothing of it is kept. It listens on port 9001, its own choice.
 #
 # Each case runs every server once per round, the servers one after another,
 # and the table shows each server's best round (by msg/s; its latencies and
@@ -36,6 +47,27 @@ fi
 (cd "$here" && cargo build --release --quiet --bins)
 bin="${CARGO_TARGET_DIR:-$here/target}/release"
 examples="$root/target/release/examples"
+uws_build=""
+if [ -n "${UWS_SRC:-}" ]; then
+    echo "building uWebSockets' EchoServer from $UWS_SRC..." >&2
+    uws_build="$(mktemp -d)"
+    trap 'rm -rf "$uws_build"' EXIT
+    (
+        cd "$uws_build"
+        gcc -O3 -march=native -flto -DLIBUS_NO_SSL -I"$UWS_SRC/uSockets/src" -c \
+            "$UWS_SRC"/uSockets/src/*.c "$UWS_SRC"/uSockets/src/eventing/*.c \
+            "$UWS_SRC"/uSockets/src/crypto/*.c
+        g++ -w -O3 -march=native -flto -std=c++2b -DLIBUS_NO_SSL -DUWS_NO_ZLIB \
+            -I"$UWS_SRC/src" -I"$UWS_SRC/uSockets/src" \
+            "$UWS_SRC/examples/EchoServer.cpp" ./*.o -o EchoServer
+        gcc -w -O3 -march=native -flto -DLIBUS_NO_SSL -I"$UWS_SRC/uSockets/src" \
+            "$UWS_SRC/benchmarks/load_test.c" ./*.o -lz -o load_test
+    )
+fi
+if [ "${LOADGEN:-}" = uws ] && [ -z "$uws_build" ]; then
+    echo "LOADGEN=uws needs UWS_SRC" >&2
+    exit 2
+fi
 
 # ----- pinning -----
 server_pin=()
@@ -69,6 +101,13 @@ if [ "$have_mio" = 1 ]; then
     order+=(rfc6455-mio rfc6455-mio-2t)
 fi
 order+=(tungstenite fastwebsockets tokio-websockets)
+# The port each server listens on, when not $PORT.
+declare -A server_port=()
+if [ -n "$uws_build" ]; then
+    server_cmd[uwebsockets]="$uws_build/EchoServer"
+    server_port[uwebsockets]=9001
+    order+=(uwebsockets)
+fi
 if [ -n "${SERVERS:-}" ]; then
     read -r -a order <<<"$SERVERS"
 fi
@@ -87,10 +126,34 @@ cases=(
     "100 x 4 KiB, permessage-deflate|100|1|4096|--deflate"
 )
 deflate_servers=" rfc6455-blocking rfc6455-mio rfc6455-mio-2t "
+if [ "${LOADGEN:-}" = uws ]; then
+    # load_test keeps one message in flight per connection, uncompressed.
+    kept=()
+    for case in "${cases[@]}"; do
+        IFS='|' read -r _ _ inflight _ flags <<<"$case"
+        if [ "$inflight" = 1 ] && [ -z "$flags" ]; then
+            kept+=("$case")
+        fi
+    done
+    cases=("${kept[@]}")
+fi
+if [ -n "${CASES:-}" ]; then
+    IFS=',' read -r -a wanted <<<"$CASES"
+    kept=()
+    for case in "${cases[@]}"; do
+        for want in "${wanted[@]}"; do
+            if [[ "${case%%|*}" == *"$want"* ]]; then
+                kept+=("$case")
+                break
+            fi
+        done
+    done
+    cases=("${kept[@]}")
+fi
 
 wait_for_port() {
     for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
             return 0
         fi
         sleep 0.05
@@ -106,7 +169,7 @@ stop_server() {
         server_pid=""
     fi
 }
-trap stop_server EXIT
+trap 'stop_server; [ -z "$uws_build" ] || rm -rf "$uws_build"' EXIT
 
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
@@ -116,8 +179,54 @@ if [ "$have_mio" = 0 ]; then
     echo "note: examples/mio-echo-server.rs is not in this tree: rfc6455-mio skipped" >&2
 fi
 # One loadgen run; prints its result line (empty when the server failed).
+# User and system clock ticks of a process so far.
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
+
+# One run of uWebSockets' load_test against the running server: it prints
+# the messages per second of every 4-second period; the periods after the
+# first (warm-up) are averaged, and the server's CPU time is read over the
+# same stretch. Prints a result line in loadgen's format, plus the server's
+# user and system time per message.
+uws_load() {
+    local port=$1 conns=$2 size=$3
+    local out periods before after seen
+    out="$(mktemp)"
+    # Line-buffered: its reports are read while it runs.
+    "${client_pin[@]}" stdbuf -oL "$uws_build/load_test" "$conns" 127.0.0.1 "$port" 0 0 "$size" >"$out" 2>&1 &
+    local load_pid=$!
+    for _ in $(seq 200); do
+        grep -q "^Msg/sec" "$out" && break
+        sleep 0.05
+    done
+    periods=$(( (SECS + 3) / 4 ))
+    before=$(cpu_ticks "$server_pid")
+    seen=$(grep -c "^Msg/sec" "$out" || true)
+    while [ "$(grep -c "^Msg/sec" "$out" || true)" -lt $((seen + periods)) ]; do
+        sleep 0.05
+        kill -0 "$load_pid" 2>/dev/null || break
+    done
+    after=$(cpu_ticks "$server_pid")
+    kill "$load_pid" 2>/dev/null || true
+    wait "$load_pid" 2>/dev/null || true
+    # server_cpu_s is scaled to SECS, which the table's CPU column divides by.
+    grep "^Msg/sec" "$out" | tail -n "$periods" | awk -v p="$periods" -v s="$SECS" \
+        -v hz="$(getconf CLK_TCK)" -v before="$before" -v after="$after" '
+        { sum += $2 }
+        END {
+            split(before, b, " "); split(after, a, " ")
+            user = (a[1] - b[1]) / hz; sys = (a[2] - b[2]) / hz; cpu = user + sys
+            rate = sum / p; secs = 4 * p; n = rate * secs
+            printf "msg_per_s=%.0f p50_us=- p99_us=- server_cpu_s=%.2f msg_per_cpu_s=%.0f errors=0", \
+                rate, cpu / secs * s, (cpu > 0 ? n / cpu : 0)
+            printf " user_us_per_msg=%.2f sys_us_per_msg=%.2f\n", \
+                (n > 0 ? 1e6 * user / n : 0), (n > 0 ? 1e6 * sys / n : 0)
+        }'
+    rm -f "$out"
+}
+
 run_once() {
     local name=$1 conns=$2 inflight=$3 size=$4 flags=$5
+    local port=${server_port[$name]:-$PORT}
     local pin=("${server_pin[@]}")
     if [ "$name" = rfc6455-mio-2t ]; then
         pin=()
@@ -125,12 +234,17 @@ run_once() {
     # shellcheck disable=SC2086
     "${pin[@]}" ${server_cmd[$name]} 2>/dev/null &
     server_pid=$!
-    if ! wait_for_port; then
+    if ! wait_for_port "$port"; then
+        stop_server
+        return 0
+    fi
+    if [ "${LOADGEN:-}" = uws ]; then
+        uws_load "$port" "$conns" "$size"
         stop_server
         return 0
     fi
     # shellcheck disable=SC2086
-    "${client_pin[@]}" "$bin/loadgen" "$addr" --conns "$conns" --inflight "$inflight" \
+    "${client_pin[@]}" "$bin/loadgen" "127.0.0.1:$port" --conns "$conns" --inflight "$inflight" \
         --size "$size" --secs "$SECS" --server-pid "$server_pid" $flags 2>&1 | tail -n 1 || true
     stop_server
 }
@@ -148,6 +262,9 @@ for case in "${cases[@]}"; do
             if [ -z "$rate" ]; then
                 [ -n "${best[$name]:-}" ] || best[$name]="failed: ${result//|/ }"
                 continue
+            fi
+            if [ -n "$(field user_us_per_msg "$result")" ]; then
+                echo "note: $name, $label: server user $(field user_us_per_msg "$result") µs + system $(field sys_us_per_msg "$result") µs per message" >&2
             fi
             if [ "$(field errors "$result")" != 0 ]; then
                 echo "note: $name, $label: $(field errors "$result") connection errors" >&2

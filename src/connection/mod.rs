@@ -13,7 +13,7 @@
 //!   [`close`](Connection::close), ...;
 //! - **output**: a queue of chunks (small frames coalesced, a server's
 //!   large payloads shared without a copy): write them with
-//!   `write_output` (feature `std`: one vectored write), or write
+//!   `write_output` (one vectored write to a `std::io::Write`), or write
 //!   [`output_chunk`](Connection::output_chunk) (or all
 //!   [`output_chunks`](Connection::output_chunks)) any way and report
 //!   [`advance_output`](Connection::advance_output).

@@ -30,7 +30,7 @@ use bytes::Bytes;
 /// assert!(clients.iter().all(|c| c.output_len() == 4 + 4096));
 /// # Ok::<(), rfc6455::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PreparedMessage {
     kind: MessageKind,
     payload: Bytes,
@@ -89,6 +89,16 @@ impl PreparedMessage {
     /// The encoded frame header (the frame is this, then the payload).
     pub fn header(&self) -> &[u8] {
         &self.header[..usize::from(self.header_len)]
+    }
+}
+
+impl core::fmt::Debug for PreparedMessage {
+    /// The kind and length: a broadcast payload may be megabytes.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PreparedMessage")
+            .field("kind", &self.kind)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -215,6 +225,24 @@ mod tests {
         let wire = a.take_output();
         assert_eq!(wire, b.take_output());
         assert_eq!(wire[0], 0x02, "a first fragment, not final");
+    }
+
+    #[cfg(feature = "deflate")]
+    #[test]
+    fn a_compressing_connection_sends_it_as_send_does() {
+        let text = "compress me, compress me, compress me ".repeat(100);
+        let prepared = PreparedMessage::new(Message::text(text.as_str()));
+        let params = crate::deflate::DeflateParams::default();
+        let (mut a, mut b) = (server(), server());
+        a.set_deflate(&params);
+        b.set_deflate(&params);
+        a.send_prepared(&prepared).unwrap();
+        b.send(Message::text(text.as_str())).unwrap();
+        let wire = a.take_output();
+        assert_eq!(wire, b.take_output());
+        // RFC 7692 §6: RSV1 set, and far fewer bytes than the text.
+        assert_eq!(wire[0], 0xc1);
+        assert!(wire.len() < text.len() / 10, "{} bytes", wire.len());
     }
 
     #[test]
