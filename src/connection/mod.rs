@@ -136,8 +136,10 @@ pub struct Connection {
     input_done: bool,
     read: read::ReadState,
     write: write::WriteState,
+    /// Boxed: most of its life a connection holds no compression state
+    /// beyond a pointer (see the deflate module's memory docs).
     #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::Deflate>,
+    deflate: Option<Box<crate::deflate::Deflate>>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -179,11 +181,11 @@ impl Connection {
     #[cfg(feature = "deflate")]
     pub fn set_deflate(&mut self, params: &crate::deflate::DeflateParams) {
         let config = self.config.deflate.clone().unwrap_or_default();
-        self.deflate = Some(crate::deflate::Deflate::new(
+        self.deflate = Some(Box::new(crate::deflate::Deflate::new(
             params,
             &config,
             self.role == Role::Client,
-        ));
+        )));
     }
 
     // ----- getters -----
@@ -431,13 +433,22 @@ impl Connection {
         self.read.unread_len()
     }
 
-    /// Free the input and output buffers if they hold nothing, so a
-    /// connection that goes idle after traffic costs no buffer memory (the
-    /// next input or send allocates again). Event-loop adapters serving many
-    /// mostly idle connections call this when they run out of input.
+    /// Free what an idle connection does not need: the input and output
+    /// buffers if they hold nothing, and, with
+    /// [`DeflateConfig::release_when_idle`](crate::deflate::DeflateConfig::release_when_idle)
+    /// (the default), the permessage-deflate streams, keeping only the LZ77
+    /// window context takeover must remember (the inflater only when no
+    /// input is buffered and no compressed message is half received). The
+    /// next input, send or compressed message allocates or restores what it
+    /// needs. Event-loop adapters serving many mostly idle connections call
+    /// this whenever a socket has drained its input or its output.
     pub fn shrink_buffers(&mut self) {
         self.read.shrink();
         self.write.shrink();
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &mut self.deflate {
+            deflate.release(self.read.unread_len() == 0);
+        }
     }
 
     /// Remove and return all pending output at once (for callers that hand
