@@ -4,7 +4,7 @@
 ///
 /// Defaults are safe for a server facing the internet: messages up to 64 MiB,
 /// frames up to 16 MiB, automatic pongs, no automatic fragmentation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Largest frame payload accepted; a larger frame fails with 1009 before
     /// any of its payload is buffered. Outgoing messages are split into

@@ -27,6 +27,7 @@ use crate::message::{Message, MessageKind};
 use crate::rng::{FastRng, RandomSource};
 use crate::{CloseFrame, ProtocolError};
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 /// Which end of the connection we are: decides masking (RFC 6455 §5.1).
@@ -124,14 +125,43 @@ pub struct Fragment {
     pub last: bool,
 }
 
+/// Where masking keys come from: the default generator inline (no heap
+/// allocation per connection), or the caller's.
+enum Rng {
+    Fast(FastRng),
+    Custom(Box<dyn RandomSource + Send>),
+}
+
+impl core::ops::Deref for Rng {
+    type Target = dyn RandomSource + Send;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Rng::Fast(rng) => rng,
+            Rng::Custom(rng) => &**rng,
+        }
+    }
+}
+
+impl core::ops::DerefMut for Rng {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Rng::Fast(rng) => rng,
+            Rng::Custom(rng) => &mut **rng,
+        }
+    }
+}
+
 /// A WebSocket connection after the opening handshake.
 pub struct Connection {
     role: Role,
-    config: Config,
+    /// Shared: every connection of a server usually has the same settings,
+    /// and 80 bytes per connection add up over 10,000 of them.
+    config: Arc<Config>,
     state: State,
-    rng: Box<dyn RandomSource + Send>,
-    /// The peer's close frame, once received.
-    peer_close: Option<Option<CloseFrame>>,
+    rng: Rng,
+    /// The peer's close frame, once received (boxed: a connection spends
+    /// its life without one).
+    peer_close: Option<Box<Option<CloseFrame>>>,
     /// Input is no longer processed (close received, failure, or EOF).
     input_done: bool,
     read: read::ReadState,
@@ -155,14 +185,23 @@ impl core::fmt::Debug for Connection {
 
 impl Connection {
     /// A connection whose handshake is done, with the default random source
-    /// for masking keys.
-    pub fn new(role: Role, config: Config) -> Self {
-        Self::with_rng(role, config, Box::new(FastRng::new()))
+    /// for masking keys. `config` is a [`Config`], or an `Arc<Config>`
+    /// shared with other connections (as the adapters do).
+    pub fn new(role: Role, config: impl Into<Arc<Config>>) -> Self {
+        Self::with_source(role, config.into(), Rng::Fast(FastRng::new()))
     }
 
     /// A connection drawing masking keys from `rng` (deterministic tests, or
     /// a cryptographic source).
-    pub fn with_rng(role: Role, config: Config, rng: Box<dyn RandomSource + Send>) -> Self {
+    pub fn with_rng(
+        role: Role,
+        config: impl Into<Arc<Config>>,
+        rng: Box<dyn RandomSource + Send>,
+    ) -> Self {
+        Self::with_source(role, config.into(), Rng::Custom(rng))
+    }
+
+    fn with_source(role: Role, config: Arc<Config>, rng: Rng) -> Self {
         Connection {
             role,
             config,
@@ -207,7 +246,7 @@ impl Connection {
 
     /// The peer's close frame, once received (`Some(None)`: it had no code).
     pub fn peer_close_frame(&self) -> Option<&Option<CloseFrame>> {
-        self.peer_close.as_ref()
+        self.peer_close.as_deref()
     }
 
     /// Whether permessage-deflate is active.

@@ -14,6 +14,7 @@ use crate::frame::{FrameHeader, OpCode};
 use crate::mask::apply_mask;
 use crate::message::{Message, MessageKind, Utf8Bytes};
 use crate::utf8::Utf8Validator;
+use alloc::boxed::Box;
 use bytes::{Buf, Bytes, BytesMut};
 
 pub(super) struct ReadState {
@@ -465,7 +466,7 @@ impl Connection {
             _ => {
                 let close = CloseFrame::parse(&payload)?;
                 self.reply_to_close(&close);
-                self.peer_close = Some(close.clone());
+                self.peer_close = Some(Box::new(close.clone()));
                 // RFC 6455 §7.1.4: once a close frame was both sent and
                 // received, the closing handshake is complete.
                 self.state = State::Closed { clean: true };

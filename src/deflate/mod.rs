@@ -124,7 +124,7 @@ pub const MIN_BACKEND_WINDOW_BITS: u8 = 9;
 
 /// User configuration: the client's offer, the server's acceptance policy,
 /// and the codec's tuning.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeflateConfig {
     /// Compression level 0-9 (values above 9 mean 9). Default 6, zlib's own
     /// balance of ratio and speed: WebSocket traffic is typically small text

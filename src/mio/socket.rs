@@ -2,6 +2,7 @@
 
 use super::{Decide, Event, Options, SendError, Transport};
 use crate::close::CloseCode;
+use crate::config::Config;
 use crate::connection::{Connection, State};
 use crate::error::Error;
 use crate::handshake::{ClientOptions, ServerOptions, WsUrl};
@@ -13,6 +14,7 @@ use ::mio::net::TcpStream;
 use ::mio::{Interest, Registry, Token};
 use std::io::{self, Read, Write};
 use std::net::ToSocketAddrs;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Bytes asked of the transport per read once the connection is open, into
@@ -25,9 +27,58 @@ thread_local! {
     static SCRATCH: core::cell::RefCell<Vec<u8>> = core::cell::RefCell::new(vec![0; READ_CHUNK]);
 }
 
+thread_local! {
+    /// The config of the last socket made on this thread, shared by every
+    /// socket with an equal one: an event loop's sockets normally all have
+    /// the same settings, so each holds a pointer instead of a copy.
+    static SHARED_CONFIG: core::cell::RefCell<Option<Arc<Config>>> =
+        const { core::cell::RefCell::new(None) };
+}
+
+/// `config`, shared with earlier sockets of this thread when equal.
+fn shared_config(config: &Config) -> Arc<Config> {
+    SHARED_CONFIG.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        match &*cached {
+            Some(shared) if **shared == *config => shared.clone(),
+            _ => cached.insert(Arc::new(config.clone())).clone(),
+        }
+    })
+}
+
 /// Bytes read per call during the handshake, into a stack buffer (the
 /// upgrade keeps only what it needs to parse the header).
 const HANDSHAKE_CHUNK: usize = 2048;
+
+/// Handshake bytes still to write. Boxed when there are any: they are
+/// written once, so every open socket holds only an empty pointer (8 bytes
+/// instead of a `Vec`'s 24; the extra allocation lives only during the
+/// handshake, which is what the lint warns about).
+#[allow(clippy::box_collection)]
+#[derive(Default)]
+struct Prelude(Option<Box<Vec<u8>>>);
+
+impl From<Vec<u8>> for Prelude {
+    fn from(bytes: Vec<u8>) -> Self {
+        Prelude((!bytes.is_empty()).then(|| Box::new(bytes)))
+    }
+}
+
+impl core::ops::Deref for Prelude {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl Prelude {
+    /// `n` bytes were written.
+    fn consume(&mut self, n: usize) {
+        if let Some(bytes) = &mut self.0 {
+            bytes.drain(..n.min(bytes.len()));
+        }
+    }
+}
 
 /// Where the socket is in its life.
 // The open connection is stored inline on purpose: it is the phase a
@@ -52,12 +103,13 @@ pub struct WebSocket<S: Transport = TcpStream> {
     stream: S,
     phase: Phase,
     /// Handshake bytes (request or response) written before any frame.
-    prelude: Vec<u8>,
+    prelude: Prelude,
     timer: Keepalive<Instant>,
     /// The deadline [`Timers`](super::Timers) holds an entry for.
     pub(super) scheduled: Option<Instant>,
     high_water_mark: usize,
-    protocol: Option<String>,
+    /// Boxed `str`: a third smaller than a `String` in every socket.
+    protocol: Option<Box<str>>,
     registered: Option<(Token, Interest)>,
     /// Input may be waiting: mio reported readiness and no read has since
     /// hit `WouldBlock` (mio is edge-triggered, so this must be remembered
@@ -123,7 +175,8 @@ impl<S: Transport> WebSocket<S> {
     /// The server side of a freshly accepted stream: waits for the upgrade
     /// request, which may arrive in any number of pieces.
     pub fn accept(stream: S, options: &Options) -> Self {
-        let upgrade = ServerUpgrade::with_options(options.config.clone(), ServerOptions::default());
+        let upgrade =
+            ServerUpgrade::with_options(shared_config(&options.config), ServerOptions::default());
         Self::new(
             stream,
             Phase::Accepting(Box::new((upgrade, options.decide))),
@@ -150,7 +203,7 @@ impl<S: Transport> WebSocket<S> {
         client: ClientOptions,
         options: &Options,
     ) -> Self {
-        let upgrade = ClientUpgrade::new(url, client, options.config.clone());
+        let upgrade = ClientUpgrade::new(url, client, shared_config(&options.config));
         let request = upgrade.request().to_vec();
         Self::new(
             stream,
@@ -161,6 +214,7 @@ impl<S: Transport> WebSocket<S> {
     }
 
     fn new(stream: S, phase: Phase, prelude: Vec<u8>, options: &Options) -> Self {
+        let prelude = Prelude::from(prelude);
         WebSocket {
             stream,
             phase,
@@ -327,14 +381,14 @@ impl<S: Transport> WebSocket<S> {
                     let (upgrade, decide) = *accepting;
                     return match decide(&request) {
                         Ok(options) => {
-                            self.protocol = options.protocol.clone();
+                            self.protocol = options.protocol.as_deref().map(Box::from);
                             let (response, conn) = upgrade.accept(&request, options);
-                            self.prelude = response;
+                            self.prelude = Prelude::from(response);
                             self.open(conn);
                             Ok(Some(Event::Open))
                         }
                         Err(rejection) => {
-                            self.prelude = rejection.response();
+                            self.prelude = Prelude::from(rejection.response());
                             Err(Error::Handshake(rejection.into_error()))
                         }
                     };
@@ -342,7 +396,7 @@ impl<S: Transport> WebSocket<S> {
                 Err(error) => {
                     // Answer with the matching HTTP status (400, 426, 431...)
                     // before closing, as RFC 6455 §4.2.1 asks.
-                    self.prelude = error.http_response().unwrap_or_default();
+                    self.prelude = Prelude::from(error.http_response().unwrap_or_default());
                     self.phase = Phase::Refused;
                     return Err(Error::Handshake(error));
                 }
@@ -360,7 +414,7 @@ impl<S: Transport> WebSocket<S> {
             match upgrade.receive(&buf[..n]) {
                 Ok(None) => continue,
                 Ok(Some((conn, response))) => {
-                    self.protocol = response.protocol;
+                    self.protocol = response.protocol.map(String::into_boxed_str);
                     self.open(conn);
                     return Ok(Some(Event::Open));
                 }
@@ -605,12 +659,12 @@ impl<S: Transport> WebSocket<S> {
     fn write_out(&mut self) -> io::Result<()> {
         while !self.prelude.is_empty() {
             match write_some(&mut self.stream, &self.prelude)? {
-                Some(n) => drop(self.prelude.drain(..n)),
+                Some(n) => self.prelude.consume(n),
                 None => return Ok(()),
             }
         }
         // Handshake bytes are written once: give their memory back.
-        self.prelude = Vec::new();
+        self.prelude = Prelude::default();
         if let Phase::Open(conn) = &mut self.phase {
             while conn.has_pending_output() {
                 match write_some(&mut self.stream, conn.pending_output())? {
@@ -664,7 +718,7 @@ impl<S: Transport> WebSocket<S> {
         let _ = self.stream.shutdown();
         self.finished = true;
         self.timer.finished();
-        self.prelude = Vec::new();
+        self.prelude = Prelude::default();
         if let Phase::Open(conn) = &mut self.phase {
             // Marks a close handshake that did not complete as unclean.
             conn.receive_eof();
