@@ -108,7 +108,8 @@ impl Deflate {
                 window_bits: bits,
                 mem_level: config.mem_level.clamp(1, 9),
             },
-            sent: (release && !reset_compressor).then(|| History::new(1 << bits)),
+            sent: (release && !reset_compressor)
+                .then(|| History::new(config.idle_history.min(1 << bits))),
             received: (release && !peer_reset).then(|| History::new(1 << inflate_bits)),
             reset_compressor,
             reset_inflater: peer_reset,
@@ -997,6 +998,31 @@ mod tests {
         server.release(true);
         assert_eq!(server.sent.as_ref().unwrap().capacity(), 1 << 12);
         assert_eq!(server.received.as_ref().unwrap().capacity(), 1 << 10);
+        // With 15-bit windows our side keeps `idle_history` bytes (the
+        // peer's side its whole window), and a dictionary that short still
+        // talks to a peer that kept everything.
+        for idle_history in [0, 100, 4096] {
+            let agreed = DeflateParams::default();
+            let config = DeflateConfig {
+                threshold: 0,
+                idle_history,
+                ..DeflateConfig::default()
+            };
+            let mut server = Deflate::new(&agreed, &config, false);
+            let mut client = codec(&agreed, true, false);
+            for i in 0..300 {
+                let data = chat(i, 150);
+                let mut wire = Vec::new();
+                server.compress(&data, &mut wire);
+                assert!(inflate_message(&mut client, &wire) == Ok(data.clone()));
+                wire.clear();
+                client.compress(&data, &mut wire);
+                assert!(inflate_message(&mut server, &wire) == Ok(data));
+                server.release(true);
+            }
+            assert_eq!(server.sent.as_ref().unwrap().capacity(), idle_history);
+            assert_eq!(server.received.as_ref().unwrap().capacity(), 1 << 15);
+        }
         // Without takeover nothing is kept at all, and nothing is released
         // when the setting is off.
         let server = codec(&params(15, 15, true, true), false, true);
