@@ -473,9 +473,8 @@ impl Connection {
     }
 
     /// Free what an idle connection does not need: the input and output
-    /// buffers if they hold nothing, and, with
-    /// [`DeflateConfig::release_when_idle`](crate::deflate::DeflateConfig::release_when_idle)
-    /// (the default), the permessage-deflate streams, keeping only the LZ77
+    /// buffers if they hold nothing, and, with permessage-deflate's
+    /// `DeflateConfig::release_when_idle` (the default), its zlib streams, keeping only the LZ77
     /// window context takeover must remember (the inflater only when no
     /// input is buffered and no compressed message is half received). The
     /// next input, send or compressed message allocates or restores what it
