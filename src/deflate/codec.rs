@@ -155,6 +155,34 @@ impl Deflate {
         }
     }
 
+    /// A message compressed elsewhere (by [`compress_standalone`], for a
+    /// broadcast) went to our peer in place of one from our compressor:
+    /// `plaintext` is now at the end of the peer's LZ77 window, but not of
+    /// our compressor's, whose next back-reference would then point at the
+    /// wrong bytes. With a saved history the plaintext is appended to it and
+    /// the compressor released, so the next message restores it primed with
+    /// the window the peer really has; without one the compressor is reset
+    /// (a fresh stream refers to nothing before it, which is always valid).
+    /// Without context takeover there is nothing to do.
+    pub fn sent_standalone(&mut self, plaintext: &[u8]) {
+        if self.reset_compressor {
+            return;
+        }
+        match &mut self.sent {
+            Some(sent) => {
+                sent.push(plaintext);
+                if let Some(compressor) = self.compressor.take() {
+                    pool::recycle_compressor(self.kind, compressor, false);
+                }
+            }
+            None => {
+                if let Some(compressor) = &mut self.compressor {
+                    compressor.reset();
+                }
+            }
+        }
+    }
+
     /// Decompress one frame payload of an incoming compressed message,
     /// appending to `out`. Call it once per frame, in order; `fin` marks the
     /// message's last frame, after which the tail `00 00 ff ff` is fed (RFC
@@ -1161,6 +1189,41 @@ mod tests {
             let mut again = Vec::new();
             compress_standalone(&data, &config, bits, &mut again);
             assert_eq!(wire, again);
+        }
+    }
+
+    /// A standalone (broadcast) message between two of our own, on a
+    /// connection with context takeover: the peer, which kept its state,
+    /// inflates all three whether we keep a history or not.
+    #[test]
+    fn standalone_between_own_messages() {
+        for release in [false, true] {
+            for bits in [9, 15] {
+                let agreed = params(15, bits, false, false);
+                let mut server = codec(&agreed, false, release);
+                let mut client = codec(&agreed, true, false);
+                let config = DeflateConfig::default();
+                for i in 0..6 {
+                    let own = chat(i, 200);
+                    let mut wire = Vec::new();
+                    server.compress(&own, &mut wire);
+                    assert!(inflate_message(&mut client, &wire) == Ok(own));
+                    let shared = chat(100 + i, 300);
+                    let mut wire = Vec::new();
+                    compress_standalone(&shared, &config, bits, &mut wire);
+                    assert!(inflate_message(&mut client, &wire) == Ok(shared.clone()));
+                    server.sent_standalone(&shared);
+                }
+                // Takeover still pays: a repeat of the last broadcast is tiny.
+                let repeat = chat(105, 300);
+                let mut wire = Vec::new();
+                server.compress(&repeat, &mut wire);
+                assert!(inflate_message(&mut client, &wire) == Ok(repeat));
+                // (A 9-bit window reaches back at most 250 bytes in zlib.)
+                if release && bits == 15 {
+                    assert!(wire.len() < 40, "{} bytes", wire.len());
+                }
+            }
         }
     }
 }
