@@ -249,17 +249,15 @@ impl Deflate {
         }
         if let Some(compressor) = self.compressor.take() {
             pool::recycle_compressor(self.kind, compressor, self.reset_compressor);
-            if let Some(sent) = &mut self.sent {
-                sent.compact();
-            }
         }
         if input_idle && !self.mid_message {
             if let Some(inflater) = self.inflater.take() {
                 pool::recycle_inflater(inflater, self.reset_inflater);
-                if let Some(received) = &mut self.received {
-                    received.compact();
-                }
             }
+        }
+        // Cheap when nothing changed (no copy, no reallocation).
+        for history in [&mut self.sent, &mut self.received].into_iter().flatten() {
+            history.compact();
         }
     }
 
