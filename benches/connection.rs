@@ -231,7 +231,34 @@ fn deflate(c: &mut Criterion) {
             })
         });
     }
+    // The worst case for releasing when idle: every message its own burst,
+    // so each one restores a pooled compressor and presets the saved
+    // window (context takeover), against keeping the compressor (above).
+    for bits in [15u8, 12] {
+        group.bench_function(BenchmarkId::new("send_compress_release_each", bits), |b| {
+            b.iter(|| {
+                let (mut client, _) = deflate_pair_bits(6, bits);
+                for m in &messages {
+                    client.send_text(m).expect("send");
+                    black_box(client.output_chunk());
+                    client.advance_output(client.output_len());
+                    client.shrink_buffers();
+                }
+            })
+        });
+    }
     group.finish();
+}
+
+/// A pair whose client compresses with `bits` window bits.
+fn deflate_pair_bits(level: u32, bits: u8) -> (Connection, Connection) {
+    let (mut client, server) = deflate_pair(level);
+    let params = DeflateParams {
+        client_max_window_bits: bits,
+        ..DeflateParams::default()
+    };
+    client.set_deflate(&params);
+    (client, server)
 }
 
 criterion_group! {

@@ -7,12 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-10000}"
-need=$((n + 64))
-hard="$(ulimit -Hn)"
-if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
-    echo "mio-idle-rss.sh: the hard fd limit ($hard) is below $need; pass a smaller N" >&2
-    exit 1
-fi
-[ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$need" ] && ulimit -Sn "$need"
+# shellcheck source=fd-limit.sh
+source scripts/fd-limit.sh
+raise_fd_limit $((n + 64)) mio-idle-rss.sh
 cargo build --release --features mio --example mio-idle-rss
 exec timeout 300 target/release/examples/mio-idle-rss "$n"

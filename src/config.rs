@@ -16,7 +16,7 @@
 /// let conn = Connection::new(Role::Server, config);
 /// assert_eq!(conn.config().max_message_size, 64 * 1024);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Largest frame payload accepted; a larger frame fails with 1009 before
     /// any of its payload is buffered. Outgoing messages are split into

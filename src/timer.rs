@@ -139,10 +139,11 @@ enum Phase<T> {
         started: T,
     },
     Open {
-        /// When input last arrived (or the connection opened).
+        /// When input last arrived (or the connection opened), or, while a
+        /// keepalive ping is unanswered, when that ping went out.
         last_input: T,
-        /// When the unanswered keepalive ping went out.
-        ping_sent: Option<T>,
+        /// A keepalive ping is unanswered (it went out at `last_input`).
+        ping_sent: bool,
     },
     Closing {
         started: T,
@@ -166,22 +167,69 @@ enum Phase<T> {
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Keepalive<T> {
-    timeouts: Timeouts,
+    timeouts: Compact,
     phase: Phase<T>,
+}
+
+/// [`Timeouts`] in 16 bytes instead of 64: whole milliseconds (sub-millisecond
+/// parts round up, values beyond ~49 days saturate there), `u32::MAX` for
+/// none. An event loop holds one timer per connection, and the timeouts are
+/// the same for all of them.
+#[derive(Clone, Copy, Debug)]
+struct Compact([u32; 4]);
+
+impl Compact {
+    const NONE: u32 = u32::MAX;
+
+    fn new(t: &Timeouts) -> Self {
+        let ms = |d: Option<Duration>| match d {
+            None => Self::NONE,
+            Some(d) => {
+                let whole = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+                whole.min(u128::from(Self::NONE - 1)) as u32
+            }
+        };
+        Compact([ms(t.handshake), ms(t.ping_after), ms(t.pong), ms(t.close)])
+    }
+
+    fn get(self, which: usize) -> Option<Duration> {
+        let ms = self.0[which];
+        (ms != Self::NONE).then(|| Duration::from_millis(u64::from(ms)))
+    }
+
+    fn handshake(self) -> Option<Duration> {
+        self.get(0)
+    }
+    fn ping_after(self) -> Option<Duration> {
+        self.get(1)
+    }
+    fn pong(self) -> Option<Duration> {
+        self.get(2)
+    }
+    fn close(self) -> Option<Duration> {
+        self.get(3)
+    }
 }
 
 impl<T: Timestamp> Keepalive<T> {
     /// A timer for a connection whose opening handshake starts at `now`.
     pub fn new(timeouts: Timeouts, now: T) -> Self {
         Keepalive {
-            timeouts,
+            timeouts: Compact::new(&timeouts),
             phase: Phase::Handshake { started: now },
         }
     }
 
-    /// The configured timeouts.
-    pub fn timeouts(&self) -> &Timeouts {
-        &self.timeouts
+    /// The configured timeouts, in whole milliseconds (the timer keeps
+    /// them compactly; sub-millisecond parts were rounded up).
+    pub fn timeouts(&self) -> Timeouts {
+        let t = self.timeouts;
+        Timeouts {
+            handshake: t.handshake(),
+            ping_after: t.ping_after(),
+            pong: t.pong(),
+            close: t.close(),
+        }
     }
 
     /// The opening handshake completed at `now`: keepalive starts.
@@ -189,7 +237,7 @@ impl<T: Timestamp> Keepalive<T> {
         if let Phase::Handshake { .. } = self.phase {
             self.phase = Phase::Open {
                 last_input: now,
-                ping_sent: None,
+                ping_sent: false,
             };
         }
     }
@@ -212,7 +260,7 @@ impl<T: Timestamp> Keepalive<T> {
         if let Phase::Open { .. } = self.phase {
             self.phase = Phase::Open {
                 last_input: now,
-                ping_sent: None,
+                ping_sent: false,
             };
         }
     }
@@ -252,15 +300,15 @@ impl<T: Timestamp> Keepalive<T> {
     /// [`handle_timeout`](Self::handle_timeout).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<T> {
-        let t = &self.timeouts;
+        let t = self.timeouts;
         match self.phase {
-            Phase::Handshake { started } => t.handshake.map(|d| started + d),
+            Phase::Handshake { started } => t.handshake().map(|d| started + d),
             Phase::Open {
-                ping_sent: Some(sent),
-                ..
-            } => t.pong.map(|d| sent + d),
-            Phase::Open { last_input, .. } => t.ping_after.map(|d| last_input + d),
-            Phase::Closing { started } => t.close.map(|d| started + d),
+                last_input: sent,
+                ping_sent: true,
+            } => t.pong().map(|d| sent + d),
+            Phase::Open { last_input, .. } => t.ping_after().map(|d| last_input + d),
+            Phase::Closing { started } => t.close().map(|d| started + d),
             Phase::Done => None,
         }
     }
@@ -286,13 +334,13 @@ impl<T: Timestamp> Keepalive<T> {
         }
         match self.phase {
             Phase::Open {
-                ping_sent: None, ..
+                ping_sent: false, ..
             } => {
                 // Without a pong timeout the ping is only a keepalive for
                 // middleboxes: count silence again from now.
                 self.phase = Phase::Open {
                     last_input: now,
-                    ping_sent: self.timeouts.pong.map(|_| now),
+                    ping_sent: self.timeouts.pong().is_some(),
                 };
                 Some(TimerAction::SendPing)
             }
@@ -389,6 +437,28 @@ mod tests {
         assert_eq!(
             t.handle_timeout(ms(50)),
             Some(TimerAction::Expired(Timeout::Close))
+        );
+    }
+
+    #[test]
+    fn timeouts_are_kept_in_milliseconds() {
+        let t = Keepalive::new(
+            Timeouts {
+                handshake: Some(Duration::from_micros(1500)),
+                ping_after: Some(Duration::from_secs(1 << 40)),
+                pong: None,
+                close: Some(ms(0)),
+            },
+            ms(0),
+        );
+        let kept = t.timeouts();
+        assert_eq!(kept.handshake, Some(ms(2)));
+        assert_eq!(kept.ping_after, Some(ms(u64::from(u32::MAX - 1))));
+        assert_eq!(kept.pong, None);
+        assert_eq!(kept.close, Some(ms(0)));
+        assert_eq!(
+            Keepalive::new(Timeouts::default(), ms(0)).timeouts(),
+            Timeouts::default()
         );
     }
 

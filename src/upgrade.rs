@@ -14,6 +14,7 @@ use crate::handshake::{
     ServerResponse, Status, WsUrl,
 };
 use crate::rng::{FastRng, RandomSource};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 /// A client's side of the opening handshake.
@@ -35,14 +36,14 @@ use alloc::vec::Vec;
 #[derive(Debug)]
 pub struct ClientUpgrade {
     handshake: ClientHandshake,
-    config: Config,
+    config: Arc<Config>,
     received: Vec<u8>,
 }
 
 impl ClientUpgrade {
     /// Prepare the request for `url`. With permessage-deflate configured,
     /// its offer is appended to `options.extensions`.
-    pub fn new(url: &WsUrl, options: ClientOptions, config: Config) -> Self {
+    pub fn new(url: &WsUrl, options: ClientOptions, config: impl Into<Arc<Config>>) -> Self {
         Self::with_rng(url, options, config, &mut FastRng::new())
     }
 
@@ -51,9 +52,10 @@ impl ClientUpgrade {
     pub fn with_rng(
         url: &WsUrl,
         mut options: ClientOptions,
-        config: Config,
+        config: impl Into<Arc<Config>>,
         rng: &mut dyn RandomSource,
     ) -> Self {
+        let config = config.into();
         #[cfg(feature = "deflate")]
         if let Some(deflate) = &config.deflate {
             options.extensions.extend(deflate.client_offers());
@@ -144,22 +146,22 @@ impl ClientUpgrade {
 #[derive(Debug)]
 pub struct ServerUpgrade {
     options: ServerOptions,
-    config: Config,
+    config: Arc<Config>,
     received: Vec<u8>,
     consumed: usize,
 }
 
 impl ServerUpgrade {
     /// Wait for a request, with default header limits.
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: impl Into<Arc<Config>>) -> Self {
         Self::with_options(config, ServerOptions::default())
     }
 
     /// Wait for a request, with the given header limits.
-    pub fn with_options(config: Config, options: ServerOptions) -> Self {
+    pub fn with_options(config: impl Into<Arc<Config>>, options: ServerOptions) -> Self {
         ServerUpgrade {
             options,
-            config,
+            config: config.into(),
             received: Vec::new(),
             consumed: 0,
         }

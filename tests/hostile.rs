@@ -369,6 +369,35 @@ fn compression_bomb() {
     assert!(peak < limit + MIB, "peak {peak} bytes");
 }
 
+/// The same bomb after the connection released its inflater while idle
+/// (`shrink_buffers`) and restored it from the saved window: still 1009,
+/// still bounded.
+#[cfg(feature = "deflate")]
+#[test]
+fn compression_bomb_after_idle_release() {
+    use rfc6455::deflate::{Deflate, DeflateConfig, DeflateParams};
+    let _serial = serial();
+    let params = DeflateParams::default();
+    let mut peer = Deflate::new(&params, &DeflateConfig::default(), true);
+    let mut hello = Vec::new();
+    peer.compress(
+        b"{\"type\":\"hello\",\"text\":\"hello hello hello\"}",
+        &mut hello,
+    );
+    let mut bomb = Vec::new();
+    peer.compress(&vec![0u8; 16 * MIB], &mut bomb);
+
+    let limit = MIB;
+    let mut conn = server(Config::default().with_max_size(limit));
+    conn.set_deflate(&params);
+    let (events, error) = feed(&mut conn, &masked(0xc1, &hello));
+    assert_eq!((events, error), (1, None));
+    conn.shrink_buffers();
+    let ((_, error), peak) = measure(|| feed(&mut conn, &masked(0xc2, &bomb)));
+    assert_closed_with(&conn, error, 1009);
+    assert!(peak < limit + MIB, "peak {peak} bytes");
+}
+
 // ----- UTF-8 -----
 
 /// RFC 6455 §8.1: invalid UTF-8 in a text message fails with 1007, in every

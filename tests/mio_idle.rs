@@ -73,8 +73,12 @@ fn per_connection(before: isize) -> isize {
     (LIVE.load(SeqCst) - before) / N as isize
 }
 
+/// The tests share the allocation counter: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn bytes_per_idle_connection() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let mut poll = Poll::new().unwrap();
@@ -139,4 +143,98 @@ fn bytes_per_idle_connection() {
     // Small and fixed: no read or write buffer survives going idle.
     assert!(accepted <= 512, "{accepted} B after accept");
     assert!(open_idle <= 1024, "{open_idle} B when open and idle");
+}
+
+/// A browser's offer (`permessage-deflate; client_max_window_bits`), eight
+/// compressed chat messages each way, then idle: the adapter has released
+/// every connection's zlib streams (about 400 KiB each when kept), so what
+/// is left per connection is the LZ77 history of both directions (about
+/// 1 KiB each here) plus the plain connection.
+#[cfg(feature = "deflate")]
+#[test]
+fn deflate_connection_idle_after_chat() {
+    use rfc6455::deflate::{Deflate, DeflateConfig, DeflateParams};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const CONNS: usize = 1000;
+    const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+    // The client side: one codec compresses the eight messages once; every
+    // connection receives the same compressed stream (each server side
+    // starts from an empty window, as the codec did).
+    let mut codec = Deflate::new(&DeflateParams::default(), &DeflateConfig::default(), true);
+    let frames: Vec<Vec<u8>> = (0..8)
+        .map(|i| {
+            let text = format!(
+                "{{\"type\":\"message\",\"room\":\"general\",\"id\":{i},\"user\":\"alice\",\"text\":\"hello everyone, message {i} of the day\"}}"
+            );
+            let mut payload = Vec::new();
+            codec.compress(text.as_bytes(), &mut payload);
+            assert!(payload.len() < 126);
+            let mut frame = vec![0xc1, 0x80 | payload.len() as u8];
+            frame.extend_from_slice(&KEY);
+            frame.extend(payload.iter().enumerate().map(|(k, b)| b ^ KEY[k % 4]));
+            frame
+        })
+        .collect();
+    let request = String::from_utf8(REQUEST.to_vec()).unwrap().replace(
+        "\r\n\r\n",
+        "\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n",
+    );
+
+    let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(1024);
+    let options = Options::default();
+    let mut clients = Vec::with_capacity(CONNS);
+    let mut sockets: Vec<WebSocket> = Vec::with_capacity(CONNS);
+    let mut opened = 0;
+    let before = LIVE.load(SeqCst);
+    while sockets.len() < CONNS {
+        let mut client = TcpStream::connect(addr).unwrap();
+        client.write_all(request.as_bytes()).unwrap();
+        clients.push(client);
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(_) => std::thread::sleep(Duration::from_micros(50)),
+            }
+        };
+        let mut ws = WebSocket::accept(stream, &options);
+        ws.register(poll.registry(), Token(sockets.len())).unwrap();
+        sockets.push(ws);
+    }
+    settle(&mut poll, &mut events, &mut sockets, &mut opened);
+    assert_eq!(opened, CONNS);
+    let mut buf = [0u8; 4096];
+    for client in &mut clients {
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let n = client.read(&mut buf).unwrap();
+        let response = std::str::from_utf8(&buf[..n]).unwrap();
+        assert!(response.starts_with("HTTP/1.1 101"));
+        assert!(response.contains("Sec-WebSocket-Extensions: permessage-deflate"));
+    }
+    for frame in &frames {
+        for client in &mut clients {
+            client.write_all(frame).unwrap();
+        }
+        settle(&mut poll, &mut events, &mut sockets, &mut opened);
+        // Each echo comes back compressed (RSV1), in one small frame.
+        for client in &mut clients {
+            let n = client.read(&mut buf).unwrap();
+            assert!(
+                n > 2 && buf[0] == 0xc1 && usize::from(buf[1]) + 2 == n,
+                "{:02x?}",
+                &buf[..n]
+            );
+        }
+    }
+    let idle = per_connection(before);
+    println!("deflate connection idle after 8 chat messages each way: heap {idle} B");
+    assert!(sockets
+        .iter()
+        .all(|ws| ws.is_open() && ws.pending_output() == 0));
+    // Kept streams would be ~400 KiB; the histories are ~2 x 1 KiB.
+    assert!(idle <= 8 * 1024, "{idle} B per idle deflate connection");
 }

@@ -163,3 +163,89 @@ fn decompression_bomb_is_answered_with_1009() {
     assert_eq!(error.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
     assert_eq!(&server.take_output()[..4], b"\x88\x13\x03\xf1");
 }
+
+/// Open a client and a server with their own configs (no subprotocol).
+#[cfg(feature = "deflate")]
+fn open_pair(client_config: Config, server_config: Config) -> (Connection, Connection) {
+    let url = WsUrl::parse("ws://example.com/").unwrap();
+    let mut client_up = ClientUpgrade::new(&url, ClientOptions::default(), client_config);
+    let mut server_up = ServerUpgrade::new(server_config);
+    let request = server_up
+        .receive(client_up.request())
+        .unwrap()
+        .expect("request complete");
+    let (response, server) = server_up.accept(&request, AcceptOptions::default());
+    let (client, _) = client_up
+        .receive(&response)
+        .unwrap()
+        .expect("response complete");
+    (client, server)
+}
+
+/// RFC 7692 §7.1.1 with memory released between messages: a server that
+/// drops its zlib streams whenever it is idle (`shrink_buffers`, as the
+/// mio adapter calls it) keeps talking to a client that kept its state,
+/// both directions, for every window size the backend supports; and the
+/// replies stay small, i.e. context takeover survived each release.
+#[cfg(feature = "deflate")]
+#[test]
+fn deflate_idle_release_between_messages_every_window() {
+    use rfc6455::deflate::DeflateConfig;
+    for bits in 9..=15u8 {
+        let deflate = |release_when_idle| DeflateConfig {
+            client_max_window_bits: bits,
+            server_max_window_bits: bits,
+            release_when_idle,
+            ..DeflateConfig::default()
+        };
+        let (mut client, mut server) = open_pair(
+            Config {
+                deflate: Some(deflate(false)),
+                ..Config::default()
+            },
+            Config {
+                deflate: Some(deflate(true)),
+                ..Config::default()
+            },
+        );
+        let (mut raw, mut compressed) = (0, 0);
+        for i in 0..40 {
+            // Chat lines, and now and then one longer than the window.
+            let mut text = format!(
+                "{{\"type\":\"message\",\"room\":\"general\",\"user\":\"user{}\",\"seq\":{i},\"text\":\"",
+                i % 5
+            );
+            let filler = if i % 10 == 9 { 1 << bits } else { 60 };
+            text.extend((0..filler).map(|k| char::from(b'a' + ((k * 7 + i) % 26) as u8)));
+            text.push_str("\"}");
+            client.send(Message::text(text.as_str())).unwrap();
+            let wire = client.take_output();
+            server.receive(&wire);
+            let Some(Event::Message(message)) = server.poll_event().unwrap() else {
+                panic!("bits {bits}: no message");
+            };
+            assert_eq!(message, Message::text(text.as_str()), "bits {bits} up {i}");
+            server.shrink_buffers();
+            server.send(message).unwrap();
+            server.shrink_buffers();
+            let wire = server.take_output();
+            let (header, head_len) = FrameHeader::parse(&wire).unwrap().unwrap();
+            assert!(header.rsv1, "bits {bits}: reply {i} compressed");
+            if filler == 60 {
+                raw += text.len();
+                compressed += wire.len() - head_len;
+            }
+            client.receive(&wire);
+            let events: Vec<Event> = std::iter::from_fn(|| client.poll_event().unwrap()).collect();
+            assert_eq!(
+                events,
+                vec![Event::Message(Message::text(text.as_str()))],
+                "bits {bits} down {i}"
+            );
+        }
+        assert!(
+            compressed * 3 < raw,
+            "bits {bits}: replies {compressed} of {raw} bytes"
+        );
+    }
+}

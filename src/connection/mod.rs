@@ -37,6 +37,7 @@ use crate::message::{Message, MessageKind};
 use crate::rng::{FastRng, RandomSource};
 use crate::{CloseFrame, ClosedBy, ProtocolError};
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 /// Which end of the connection we are: decides masking (RFC 6455 §5.1).
@@ -211,6 +212,32 @@ pub struct Fragment {
     pub last: bool,
 }
 
+/// Where masking keys come from: the default generator inline (no heap
+/// allocation per connection), or the caller's.
+enum Rng {
+    Fast(FastRng),
+    Custom(Box<dyn RandomSource + Send>),
+}
+
+impl core::ops::Deref for Rng {
+    type Target = dyn RandomSource + Send;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Rng::Fast(rng) => rng,
+            Rng::Custom(rng) => &**rng,
+        }
+    }
+}
+
+impl core::ops::DerefMut for Rng {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Rng::Fast(rng) => rng,
+            Rng::Custom(rng) => &mut **rng,
+        }
+    }
+}
+
 /// A WebSocket connection after the opening handshake.
 ///
 /// ```
@@ -239,19 +266,24 @@ pub struct Fragment {
 /// ```
 pub struct Connection {
     role: Role,
-    config: Config,
+    /// Shared: every connection of a server usually has the same settings,
+    /// and 80 bytes per connection add up over 10,000 of them.
+    config: Arc<Config>,
     state: State,
-    rng: Box<dyn RandomSource + Send>,
-    /// The peer's close frame, once received.
-    peer_close: Option<Option<CloseFrame>>,
+    rng: Rng,
+    /// The peer's close frame, once received (boxed: a connection spends
+    /// its life without one).
+    peer_close: Option<Box<Option<CloseFrame>>>,
     /// Who ended the connection, once it is closed.
     closed_by: Option<ClosedBy>,
     /// Input is no longer processed (close received, failure, or EOF).
     input_done: bool,
     read: read::ReadState,
     write: write::WriteState,
+    /// Boxed: most of its life a connection holds no compression state
+    /// beyond a pointer (see the deflate module's memory docs).
     #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::Deflate>,
+    deflate: Option<Box<crate::deflate::Deflate>>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -267,15 +299,16 @@ impl core::fmt::Debug for Connection {
 
 impl Connection {
     /// A connection whose handshake is done, with the default random source
-    /// for masking keys.
+    /// for masking keys. `config` is a [`Config`], or an `Arc<Config>`
+    /// shared with other connections (as the adapters do).
     ///
     /// ```
     /// use rfc6455::{Config, Connection, Role, State};
     /// let conn = Connection::new(Role::Server, Config::default().with_max_size(1 << 16));
     /// assert_eq!((conn.role(), conn.state()), (Role::Server, State::Open));
     /// ```
-    pub fn new(role: Role, config: Config) -> Self {
-        Self::with_rng(role, config, Box::new(FastRng::new()))
+    pub fn new(role: Role, config: impl Into<Arc<Config>>) -> Self {
+        Self::with_source(role, config.into(), Rng::Fast(FastRng::new()))
     }
 
     /// A connection drawing masking keys from `rng` (deterministic tests, or
@@ -291,7 +324,15 @@ impl Connection {
     /// };
     /// assert_eq!(frames(9), frames(9)); // the same masking keys
     /// ```
-    pub fn with_rng(role: Role, config: Config, rng: Box<dyn RandomSource + Send>) -> Self {
+    pub fn with_rng(
+        role: Role,
+        config: impl Into<Arc<Config>>,
+        rng: Box<dyn RandomSource + Send>,
+    ) -> Self {
+        Self::with_source(role, config.into(), Rng::Custom(rng))
+    }
+
+    fn with_source(role: Role, config: Arc<Config>, rng: Rng) -> Self {
         Connection {
             role,
             config,
@@ -311,11 +352,11 @@ impl Connection {
     #[cfg(feature = "deflate")]
     pub fn set_deflate(&mut self, params: &crate::deflate::DeflateParams) {
         let config = self.config.deflate.clone().unwrap_or_default();
-        self.deflate = Some(crate::deflate::Deflate::new(
+        self.deflate = Some(Box::new(crate::deflate::Deflate::new(
             params,
             &config,
             self.role == Role::Client,
-        ));
+        )));
     }
 
     // ----- getters -----
@@ -349,7 +390,7 @@ impl Connection {
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
     pub fn peer_close_frame(&self) -> Option<&CloseFrame> {
-        self.peer_close.as_ref().and_then(Option::as_ref)
+        self.peer_close.as_deref().and_then(Option::as_ref)
     }
 
     /// Who ended the connection: `None` while it is open; [`ClosedBy::Us`]
@@ -742,10 +783,14 @@ impl Connection {
         self.read.unread_len()
     }
 
-    /// Free the input and output buffers if they hold nothing, so a
-    /// connection that goes idle after traffic costs no buffer memory (the
-    /// next input or send allocates again). Event-loop adapters serving many
-    /// mostly idle connections call this when they run out of input.
+    /// Free what an idle connection does not need: the input and output
+    /// buffers if they hold nothing, and, with permessage-deflate's
+    /// `DeflateConfig::release_when_idle` (the default), its zlib streams, keeping only the LZ77
+    /// window context takeover must remember (the inflater only when no
+    /// input is buffered and no compressed message is half received). The
+    /// next input, send or compressed message allocates or restores what it
+    /// needs. Event-loop adapters serving many mostly idle connections call
+    /// this whenever a socket has drained its input or its output.
     ///
     /// ```
     /// use rfc6455::{Config, Connection, Role};
@@ -759,6 +804,10 @@ impl Connection {
     pub fn shrink_buffers(&mut self) {
         self.read.shrink();
         self.write.shrink();
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &mut self.deflate {
+            deflate.release(self.read.unread_len() == 0);
+        }
     }
 }
 

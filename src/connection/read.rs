@@ -14,6 +14,7 @@ use crate::frame::{FrameHeader, OpCode};
 use crate::mask::apply_mask;
 use crate::message::{Message, MessageKind, Utf8Bytes};
 use crate::utf8::Utf8Validator;
+use alloc::boxed::Box;
 use bytes::{Buf, Bytes, BytesMut};
 
 pub(super) struct ReadState {
@@ -472,7 +473,7 @@ impl Connection {
             _ => {
                 let close = CloseFrame::parse(&payload)?;
                 self.reply_to_close(&close);
-                self.peer_close = Some(close.clone());
+                self.peer_close = Some(Box::new(close.clone()));
                 self.closed_by = Some(if self.state.is_closing() {
                     ClosedBy::Us
                 } else {

@@ -1,9 +1,14 @@
-//! The per-connection codec: raw DEFLATE per message (RFC 7692 §7.2).
+//! The per-connection codec: raw DEFLATE per message (RFC 7692 §7.2), with
+//! zlib streams that can be released while the connection is idle.
 
+use super::history::History;
+use super::pool::{self, CompressorKind};
 use super::{DeflateConfig, DeflateParams, MAX_WINDOW_BITS, MIN_BACKEND_WINDOW_BITS};
 use crate::error::ProtocolError;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Decompress, FlushDecompress, Status};
+use zlib_rs::{Deflate as Compressor, DeflateFlush};
 
 /// The empty stored block a sync flush ends with; stripped on send and
 /// appended on receive (RFC 7692 §7.2.1, §7.2.2).
@@ -14,10 +19,22 @@ const MIN_GROWTH: usize = 4096;
 
 /// Compression state for one connection: a compressor for what we send and an
 /// inflater for what the peer sends, each sized and reset per the agreement.
-#[derive(Debug)]
+///
+/// Both zlib streams are created on first use and, when
+/// [`DeflateConfig::release_when_idle`] is set, handed back by
+/// [`release`](Self::release) while the connection is idle. With context
+/// takeover the codec then keeps only the LZ77 window of each direction (see
+/// the [module docs](super#memory)) and primes the next stream with it.
 pub struct Deflate {
-    compressor: Compress,
-    inflater: Decompress,
+    /// `None` until the first compressed message, and while released.
+    compressor: Option<Box<Compressor>>,
+    /// `None` until the first compressed message arrives, and while released.
+    inflater: Option<Box<Decompress>>,
+    kind: CompressorKind,
+    /// What we sent compressed, when it must survive a release.
+    sent: Option<History>,
+    /// What the peer's compressed messages inflated to, likewise.
+    received: Option<History>,
     /// Reset the compressor after each message (our no_context_takeover).
     reset_compressor: bool,
     /// Reset the inflater after each message (the peer's no_context_takeover).
@@ -25,10 +42,14 @@ pub struct Deflate {
     /// False when the agreement limits our window below what the backend can
     /// do (8 bits): then every message is sent uncompressed.
     can_compress: bool,
+    release_when_idle: bool,
     threshold: usize,
     /// The peer's DEFLATE stream ended (BFINAL) at the very end of the input
     /// seen so far in this message.
     stream_ended: bool,
+    /// A compressed message is partly inflated: the inflater holds state
+    /// (a half-read block) that no history can restore.
+    mid_message: bool,
 }
 
 impl Deflate {
@@ -36,7 +57,8 @@ impl Deflate {
     /// `params` binds our compressor (the client's or the server's) and which
     /// sizes our inflater (the peer's). `config` adds our own, possibly
     /// stricter, wishes: the level, the threshold, and a window and takeover
-    /// policy that may be tighter than what the peer allowed.
+    /// policy that may be tighter than what the peer allowed. Allocates no
+    /// zlib stream yet: each is created when first needed.
     pub fn new(params: &DeflateParams, config: &DeflateConfig, role_is_client: bool) -> Deflate {
         let (own_bits, own_reset, own_config_bits, own_config_reset, peer_bits, peer_reset) =
             if role_is_client {
@@ -64,7 +86,7 @@ impl Deflate {
         let can_compress = own_bits >= MIN_BACKEND_WINDOW_BITS;
         let (level, bits) = if can_compress {
             (
-                config.level.min(9),
+                config.level.min(9) as u8,
                 own_bits.min(own_config_bits).min(MAX_WINDOW_BITS),
             )
         } else {
@@ -73,17 +95,29 @@ impl Deflate {
             // caller that compresses anyway stays within the agreement.
             (0, MIN_BACKEND_WINDOW_BITS)
         };
-        // An inflater with a window at least the peer's inflates anything the
-        // peer may send; 9 bits covers a peer limited to 8 (module docs).
+        let reset_compressor = own_reset || own_config_reset;
+        // The peer may refer back 2^peer_bits bytes; 9 bits covers a peer
+        // limited to 8, whose zlib may really use 9 (module docs).
         let inflate_bits = peer_bits.clamp(MIN_BACKEND_WINDOW_BITS, MAX_WINDOW_BITS);
+        let release = config.release_when_idle;
         Deflate {
-            compressor: Compress::new_with_window_bits(Compression::new(level), false, bits),
-            inflater: Decompress::new_with_window_bits(false, inflate_bits),
-            reset_compressor: own_reset || own_config_reset,
+            compressor: None,
+            inflater: None,
+            kind: CompressorKind {
+                level,
+                window_bits: bits,
+                mem_level: config.mem_level.clamp(1, 9),
+            },
+            sent: (release && !reset_compressor)
+                .then(|| History::new(config.idle_history.min(1 << bits))),
+            received: (release && !peer_reset).then(|| History::new(1 << inflate_bits)),
+            reset_compressor,
             reset_inflater: peer_reset,
             can_compress,
+            release_when_idle: release,
             threshold: config.threshold,
             stream_ended: false,
+            mid_message: false,
         }
     }
 
@@ -97,52 +131,55 @@ impl Deflate {
     /// the trailing `00 00 ff ff` removed (RFC 7692 §7.2.1). Resets the
     /// context afterwards when our side has no context takeover.
     pub fn compress(&mut self, payload: &[u8], out: &mut Vec<u8>) {
-        let start = out.len();
-        let mut input = payload;
-        loop {
-            if out.len() == out.capacity() {
-                // Deflate rarely expands; a stored block adds 5 bytes per
-                // 64 KiB. Grow by the remaining input (bounded) and let Vec
-                // amortise; the final flush needs only a few bytes.
-                out.reserve(input.len().min(64 * 1024) + 64);
+        let kind = self.kind;
+        let sent = self.sent.as_ref();
+        let compressor = self.compressor.get_or_insert_with(|| {
+            let mut fresh = pool::take_compressor(kind);
+            // RFC 7692 §7.1.1: with context takeover the next message may
+            // refer to what we sent before; the restored stream sees it
+            // as its dictionary (a raw stream takes one at any time).
+            if let Some(window) = sent.map(History::window).filter(|w| !w.is_empty()) {
+                let primed = fresh.set_dictionary(window);
+                debug_assert!(primed.is_ok(), "raw deflate takes a dictionary");
             }
-            let before_in = self.compressor.total_in();
-            // RFC 7692 §7.2.1: a sync flush ends the message on a byte
-            // boundary with an empty stored block, whose 4 bytes we drop.
-            let status = self
-                .compressor
-                .compress_vec(input, out, FlushCompress::Sync);
-            let consumed = (self.compressor.total_in() - before_in) as usize;
-            input = &input[consumed..];
-            match status {
-                // Done when all input is in and the flush did not fill the
-                // buffer (a full buffer may hide more pending output).
-                Ok(_) if input.is_empty() && out.len() < out.capacity() => break,
-                Ok(_) => {}
-                // Only a misused stream errors; ours never is. Leave the
-                // output as produced rather than panic; the debug build tells.
-                Err(_) => {
-                    debug_assert!(false, "deflate stream error");
-                    break;
-                }
-            }
-        }
-        if out.len() == start {
-            // zlib skips a flush right after a flush: an empty message with
-            // context takeover produces nothing. Send the RFC 7692 §7.2.3.6
-            // empty message instead (a stored-block header that the receiver's
-            // appended tail completes), so no compressed frame is empty.
-            out.push(0x00);
-        } else {
-            debug_assert!(out[start..].ends_with(&TAIL));
-            if out[start..].ends_with(&TAIL) {
-                out.truncate(out.len() - TAIL.len());
-            }
+            fresh
+        });
+        deflate_sync(compressor, payload, out);
+        if let Some(sent) = &mut self.sent {
+            sent.push(payload);
         }
         // RFC 7692 §7.1.1: without context takeover each message starts
         // from an empty window.
         if self.reset_compressor {
-            self.compressor.reset();
+            compressor.reset();
+        }
+    }
+
+    /// A message compressed elsewhere (by [`compress_standalone`], for a
+    /// broadcast) went to our peer in place of one from our compressor:
+    /// `plaintext` is now at the end of the peer's LZ77 window, but not of
+    /// our compressor's, whose next back-reference would then point at the
+    /// wrong bytes. With a saved history the plaintext is appended to it and
+    /// the compressor released, so the next message restores it primed with
+    /// the window the peer really has; without one the compressor is reset
+    /// (a fresh stream refers to nothing before it, which is always valid).
+    /// Without context takeover there is nothing to do.
+    pub fn sent_standalone(&mut self, plaintext: &[u8]) {
+        if self.reset_compressor {
+            return;
+        }
+        match &mut self.sent {
+            Some(sent) => {
+                sent.push(plaintext);
+                if let Some(compressor) = self.compressor.take() {
+                    pool::recycle_compressor(self.kind, compressor, false);
+                }
+            }
+            None => {
+                if let Some(compressor) = &mut self.compressor {
+                    compressor.reset();
+                }
+            }
         }
     }
 
@@ -170,6 +207,7 @@ impl Deflate {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), ProtocolError> {
+        self.mid_message = !fin;
         let mut result = self.inflate(input, out, limit);
         // A message whose last block had BFINAL set and nothing after it
         // needs no tail: the stream is over, and four more bytes would open a
@@ -181,14 +219,51 @@ impl Deflate {
         }
         if fin || result.is_err() {
             self.stream_ended = false;
+            self.mid_message = false;
         }
         // RFC 7692 §7.2.2: the peer without context takeover starts each
         // message from an empty window, and so must we. After an error the
         // state is garbage; resetting keeps a misused codec predictable.
         if result.is_err() || (fin && self.reset_inflater) {
-            self.inflater.reset(false);
+            if let Some(inflater) = &mut self.inflater {
+                inflater.reset(false);
+            }
+            if let Some(received) = &mut self.received {
+                received.clear();
+            }
         }
         result
+    }
+
+    /// Hand the zlib streams back (to a per-thread pool; see the module
+    /// docs) if [`DeflateConfig::release_when_idle`] is set, keeping only
+    /// the LZ77 window each direction must remember; the next message
+    /// restores a stream primed with it. The compressor always goes (every
+    /// message it compressed is complete); the inflater only when
+    /// `input_idle` (the caller holds no unread input that would need it at
+    /// once) and no compressed message is half inflated: a half-read block
+    /// cannot be restored. Costs nothing on a codec that holds no stream.
+    pub fn release(&mut self, input_idle: bool) {
+        if !self.release_when_idle {
+            return;
+        }
+        if let Some(compressor) = self.compressor.take() {
+            pool::recycle_compressor(self.kind, compressor, self.reset_compressor);
+        }
+        if input_idle && !self.mid_message {
+            if let Some(inflater) = self.inflater.take() {
+                pool::recycle_inflater(inflater, self.reset_inflater);
+            }
+        }
+        // Cheap when nothing changed (no copy, no reallocation).
+        for history in [&mut self.sent, &mut self.received].into_iter().flatten() {
+            history.compact();
+        }
+    }
+
+    /// Whether the compressor or the inflater is held (not released).
+    pub fn holds_streams(&self) -> bool {
+        self.compressor.is_some() || self.inflater.is_some()
     }
 
     /// Feed `input` to the inflater, writing into `out` without growing it
@@ -204,6 +279,19 @@ impl Deflate {
         if input.is_empty() {
             return Ok(());
         }
+        let received = &mut self.received;
+        let inflater = self.inflater.get_or_insert_with(|| {
+            let mut fresh = pool::take_inflater();
+            // RFC 7692 §7.2.2: with the peer's context takeover, its next
+            // message may refer to what it sent before.
+            if let Some(window) = received.as_ref().map(History::window) {
+                if !window.is_empty() {
+                    let primed = fresh.set_dictionary(window);
+                    debug_assert!(primed.is_ok(), "raw inflate takes a dictionary");
+                }
+            }
+            fresh
+        });
         let max_capacity = limit.saturating_add(1);
         loop {
             if out.len() > limit {
@@ -219,27 +307,33 @@ impl Deflate {
                     .min(max_capacity);
                 out.reserve_exact(target - out.len());
             }
-            let (before_in, before_out) = (self.inflater.total_in(), self.inflater.total_out());
-            let status = self
-                .inflater
+            let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
+            let start = out.len();
+            let status = inflater
                 .decompress_vec(input, out, FlushDecompress::Sync)
                 // RFC 7692 §6.2 / RFC 6455 §7.1.7: data that does not inflate
                 // fails the connection.
                 .map_err(|_| ProtocolError::BadCompressedData)?;
-            let consumed = (self.inflater.total_in() - before_in) as usize;
-            let produced = self.inflater.total_out() - before_out;
+            let consumed = (inflater.total_in() - before_in) as usize;
+            let produced = inflater.total_out() - before_out;
             input = &input[consumed..];
             if out.len() > limit {
                 return Err(ProtocolError::MessageTooLarge);
+            }
+            if let Some(received) = received {
+                received.push(&out[start..]);
             }
             let room_left = out.len() < out.capacity();
             match status {
                 // RFC 7692 §7.2.3.4: a sender may end a message with a BFINAL
                 // block. That ends the DEFLATE stream, so whatever follows in
                 // this message (the RFC's trailing 0x00 plus our tail) starts a
-                // new one.
+                // new one, with an empty window.
                 Status::StreamEnd => {
-                    self.inflater.reset(false);
+                    inflater.reset(false);
+                    if let Some(received) = received {
+                        received.clear();
+                    }
                     self.stream_ended = input.is_empty();
                     if input.is_empty() {
                         return Ok(());
@@ -261,6 +355,105 @@ impl Deflate {
             }
         }
     }
+}
+
+impl core::fmt::Debug for Deflate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Deflate")
+            .field("compressor", &self.kind)
+            .field("holds_compressor", &self.compressor.is_some())
+            .field("holds_inflater", &self.inflater.is_some())
+            .field("reset_compressor", &self.reset_compressor)
+            .field("reset_inflater", &self.reset_inflater)
+            .field("can_compress", &self.can_compress)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Deflate {
+    /// A closing connection's streams serve the next one on this thread.
+    fn drop(&mut self) {
+        if let Some(compressor) = self.compressor.take() {
+            pool::recycle_compressor(self.kind, compressor, false);
+        }
+        if let Some(inflater) = self.inflater.take() {
+            pool::recycle_inflater(inflater, false);
+        }
+    }
+}
+
+/// Compress `payload` with a sync flush, appending to `out`, and strip the
+/// flush's `00 00 ff ff` (RFC 7692 §7.2.1).
+fn deflate_sync(compressor: &mut Compressor, payload: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    let mut input = payload;
+    loop {
+        let filled = out.len();
+        if filled == out.capacity() {
+            // Deflate rarely expands; a stored block adds 5 bytes per
+            // 64 KiB. Grow by the remaining input (bounded) and let Vec
+            // amortise; the final flush needs only a few bytes.
+            out.reserve(input.len().min(64 * 1024) + 64);
+        }
+        // zlib-rs writes into initialized bytes only (the crate has no
+        // `unsafe` to take uninitialized ones): zero the room first, a
+        // small cost next to compressing it.
+        out.resize(out.capacity(), 0);
+        let (before_in, before_out) = (compressor.total_in(), compressor.total_out());
+        // RFC 7692 §7.2.1: a sync flush ends the message on a byte
+        // boundary with an empty stored block, whose 4 bytes we drop.
+        let status = compressor.compress(input, &mut out[filled..], DeflateFlush::SyncFlush);
+        let consumed = (compressor.total_in() - before_in) as usize;
+        let produced = (compressor.total_out() - before_out) as usize;
+        out.truncate(filled + produced);
+        input = &input[consumed..];
+        match status {
+            // Done when all input is in and the flush did not fill the
+            // buffer (a full buffer may hide more pending output).
+            Ok(_) if input.is_empty() && out.len() < out.capacity() => break,
+            Ok(_) => {}
+            // Only a misused stream errors; ours never is. Leave the
+            // output as produced rather than panic; the debug build tells.
+            Err(_) => {
+                debug_assert!(false, "deflate stream error");
+                break;
+            }
+        }
+    }
+    if out.len() == start {
+        // zlib skips a flush right after a flush: an empty message with
+        // context takeover produces nothing. Send the RFC 7692 §7.2.3.6
+        // empty message instead (a stored-block header that the receiver's
+        // appended tail completes), so no compressed frame is empty.
+        out.push(0x00);
+    } else {
+        debug_assert!(out[start..].ends_with(&TAIL));
+        if out[start..].ends_with(&TAIL) {
+            out.truncate(out.len() - TAIL.len());
+        }
+    }
+}
+
+/// Compress one message on its own, as the first message of a fresh
+/// stream with a `window_bits` window (9..=15; clamped): the frame payload
+/// for any connection whose peer can inflate it, whatever that peer's
+/// history, i.e. the same bytes for every connection of a broadcast. The
+/// stream comes from and returns to the per-thread pool.
+pub fn compress_standalone(
+    payload: &[u8],
+    config: &DeflateConfig,
+    window_bits: u8,
+    out: &mut Vec<u8>,
+) {
+    let kind = CompressorKind {
+        level: config.level.min(9) as u8,
+        window_bits: window_bits.clamp(MIN_BACKEND_WINDOW_BITS, MAX_WINDOW_BITS),
+        mem_level: config.mem_level.clamp(1, 9),
+    };
+    let mut compressor = pool::take_compressor(kind);
+    deflate_sync(&mut compressor, payload, out);
+    compressor.reset();
+    pool::recycle_compressor(kind, compressor, true);
 }
 
 #[cfg(test)]
@@ -721,5 +914,314 @@ mod tests {
             ProtocolError::MessageTooLarge.close_code(),
             crate::close::CloseCode::MESSAGE_TOO_BIG
         );
+    }
+
+    // ----- release and restore -----
+
+    /// A chat-like stream: JSON lines sharing most of their bytes, so each
+    /// message refers back into earlier ones (context takeover pays).
+    fn chat(i: usize, len: usize) -> Vec<u8> {
+        let mut line = alloc::format!(
+            "{{\"type\":\"message\",\"room\":\"general\",\"user\":\"user{}\",\"seq\":{i},\"text\":\"",
+            i % 7
+        )
+        .into_bytes();
+        line.extend(message(i as u64, len.saturating_sub(line.len() + 2)));
+        line.extend_from_slice(b"\"}");
+        line
+    }
+
+    fn codec(params: &DeflateParams, client: bool, release: bool) -> Deflate {
+        let config = DeflateConfig {
+            threshold: 0,
+            release_when_idle: release,
+            ..DeflateConfig::default()
+        };
+        Deflate::new(params, &config, client)
+    }
+
+    /// The issue's proof, in-crate: for every window size 9-15, in both
+    /// directions, a codec that releases its streams between messages talks
+    /// to one that kept its state all along, with messages that refer back
+    /// across the release (and past a full window), and with the peer
+    /// releasing as well.
+    #[test]
+    fn release_between_messages_every_window() {
+        for bits in 9..=15u8 {
+            for releasing_side in 0..3 {
+                let agreed = params(bits, bits, false, false);
+                // 0: the server releases; 1: the client; 2: both.
+                let mut client = codec(&agreed, true, releasing_side != 0);
+                let mut server = codec(&agreed, false, releasing_side != 1);
+                let mut sizes = Vec::new();
+                for i in 0..24 {
+                    // Mostly chat lines; every 8th a message past the window.
+                    let len = if i % 8 == 7 { (1 << bits) + 300 } else { 150 };
+                    let data = chat(i, len);
+                    for server_sends in [true, false] {
+                        let (from, to) = if server_sends {
+                            (&mut server, &mut client)
+                        } else {
+                            (&mut client, &mut server)
+                        };
+                        let mut wire = Vec::new();
+                        from.compress(&data, &mut wire);
+                        sizes.push((data.len(), wire.len()));
+                        let out = inflate_message(to, &wire).unwrap();
+                        assert!(out == data, "bits {bits} side {releasing_side} message {i}");
+                        from.release(true);
+                        to.release(true);
+                    }
+                }
+                // Takeover survived the releases: chat lines compress well.
+                let (raw, wire) = sizes
+                    .iter()
+                    .filter(|(raw, _)| *raw < 400)
+                    .fold((0, 0), |(r, w), (raw, wire)| (r + raw, w + wire));
+                assert!(wire * 2 < raw, "bits {bits}: {wire} of {raw}");
+            }
+        }
+    }
+
+    /// After a release the streams are gone (back in the pool) and only the
+    /// window is kept: at most 2^w bytes per direction, and exactly what was
+    /// seen when that is less.
+    #[test]
+    fn release_keeps_only_the_window() {
+        let agreed = params(10, 12, false, false);
+        let mut server = codec(&agreed, false, true);
+        let mut client = codec(&agreed, true, false);
+        for i in 0..8 {
+            let data = chat(i, 150);
+            let mut wire = Vec::new();
+            server.compress(&data, &mut wire);
+            inflate_message(&mut client, &wire).unwrap();
+            wire.clear();
+            client.compress(&data, &mut wire);
+            inflate_message(&mut server, &wire).unwrap();
+        }
+        assert!(server.holds_streams());
+        let before = pool::pooled();
+        server.release(true);
+        assert!(!server.holds_streams());
+        let after = pool::pooled();
+        assert!(after.0 >= before.0.min(3) && after.1 >= before.1.min(3));
+        let sent = server.sent.as_ref().unwrap();
+        let received = server.received.as_ref().unwrap();
+        assert_eq!(sent.capacity(), 8 * 150);
+        // The client's window is 2^10: older bytes cannot be referred to.
+        assert_eq!(received.capacity(), 1 << 10);
+        // Past the window: capped at 2^12 (ours) and 2^10 (the client's).
+        for i in 8..40 {
+            let data = chat(i, 150);
+            let mut wire = Vec::new();
+            server.compress(&data, &mut wire);
+            inflate_message(&mut client, &wire).unwrap();
+            wire.clear();
+            client.compress(&data, &mut wire);
+            assert!(inflate_message(&mut server, &wire) == Ok(data));
+        }
+        server.release(true);
+        assert_eq!(server.sent.as_ref().unwrap().capacity(), 1 << 12);
+        assert_eq!(server.received.as_ref().unwrap().capacity(), 1 << 10);
+        // With 15-bit windows our side keeps `idle_history` bytes (the
+        // peer's side its whole window), and a dictionary that short still
+        // talks to a peer that kept everything.
+        for idle_history in [0, 100, 4096] {
+            let agreed = DeflateParams::default();
+            let config = DeflateConfig {
+                threshold: 0,
+                idle_history,
+                ..DeflateConfig::default()
+            };
+            let mut server = Deflate::new(&agreed, &config, false);
+            let mut client = codec(&agreed, true, false);
+            for i in 0..300 {
+                let data = chat(i, 150);
+                let mut wire = Vec::new();
+                server.compress(&data, &mut wire);
+                assert!(inflate_message(&mut client, &wire) == Ok(data.clone()));
+                wire.clear();
+                client.compress(&data, &mut wire);
+                assert!(inflate_message(&mut server, &wire) == Ok(data));
+                server.release(true);
+            }
+            assert_eq!(server.sent.as_ref().unwrap().capacity(), idle_history);
+            assert_eq!(server.received.as_ref().unwrap().capacity(), 1 << 15);
+        }
+        // Without takeover nothing is kept at all, and nothing is released
+        // when the setting is off.
+        let server = codec(&params(15, 15, true, true), false, true);
+        assert!(server.sent.is_none() && server.received.is_none());
+        let mut kept = codec(&agreed, false, false);
+        let mut wire = Vec::new();
+        kept.compress(&chat(1, 150), &mut wire);
+        kept.release(true);
+        assert!(kept.holds_streams());
+    }
+
+    /// A fragmented compressed message in flight keeps its inflater (and
+    /// one with unread input is not released either); it completes after
+    /// the release of everything else.
+    #[test]
+    fn release_mid_message_keeps_the_inflater() {
+        let agreed = DeflateParams::default();
+        let mut client = codec(&agreed, true, false);
+        let mut server = codec(&agreed, false, true);
+        let data = chat(3, 3000);
+        let mut wire = Vec::new();
+        client.compress(&data, &mut wire);
+        let mut out = Vec::new();
+        let (head, tail) = wire.split_at(wire.len() / 2);
+        server.decompress(head, false, &mut out, 1 << 20).unwrap();
+        server.release(true);
+        assert!(server.inflater.is_some());
+        server.decompress(tail, true, &mut out, 1 << 20).unwrap();
+        assert!(out == data);
+        server.release(false);
+        assert!(server.inflater.is_some(), "input still buffered");
+        server.release(true);
+        assert!(server.inflater.is_none());
+        wire.clear();
+        client.compress(&data, &mut wire);
+        assert!(inflate_message(&mut server, &wire) == Ok(data));
+    }
+
+    // ----- hostile input through the restore path -----
+
+    /// A bomb arriving on a restored inflater is cut off at the limit
+    /// exactly as on a fresh one (1009, bounded capacity).
+    #[test]
+    fn bomb_after_release_is_bounded() {
+        let mut zeros = codec(&DeflateParams::default(), true, false);
+        let mut segment = Vec::new();
+        zeros.compress(&vec![0u8; 1 << 20], &mut segment);
+        segment.extend_from_slice(&TAIL);
+        let bomb: Vec<u8> = segment
+            .iter()
+            .copied()
+            .cycle()
+            .take(segment.len() * 16)
+            .collect();
+        let mut server = codec(&DeflateParams::default(), false, true);
+        // Some history first, then a release, then the bomb.
+        let mut client = codec(&DeflateParams::default(), true, false);
+        let mut wire = Vec::new();
+        client.compress(&chat(1, 150), &mut wire);
+        inflate_message(&mut server, &wire).unwrap();
+        server.release(true);
+        let limit = 1 << 20;
+        let mut out = Vec::new();
+        assert_eq!(
+            server.decompress(&bomb, true, &mut out, limit),
+            Err(ProtocolError::MessageTooLarge)
+        );
+        assert!(out.capacity() <= limit + 1, "capacity {}", out.capacity());
+        // The history never holds more than the window either.
+        server.release(true);
+        assert!(server.received.as_ref().unwrap().capacity() <= 1 << 15);
+    }
+
+    /// A peer that agreed to no context takeover and then refers back
+    /// anyway fails (1002) after a release as it does without one.
+    #[test]
+    fn takeover_refused_after_release() {
+        for release in [false, true] {
+            let mut server = codec(&params(15, 15, true, false), false, release);
+            assert_eq!(
+                inflate_message(&mut server, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap(),
+                HELLO
+            );
+            server.release(true);
+            assert_eq!(
+                inflate_message(&mut server, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
+                Err(ProtocolError::BadCompressedData),
+                "release {release}"
+            );
+        }
+    }
+
+    /// A peer that compresses with a larger window than it agreed to (here
+    /// 15 bits against an agreed 9) is caught once the inflater has been
+    /// restored from a 2^9 window: 1002, not a wrong message. (A stream that
+    /// was never released tolerates it; see the module docs.)
+    #[test]
+    fn oversized_window_after_release_fails() {
+        let mut state = 0x2545_f491u32;
+        let noise: Vec<u8> = (0..2000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        // The peer lies: agreed 9 bits, compresses with 15.
+        let mut liar = codec(&params(15, 15, false, false), true, false);
+        let mut server = codec(&params(9, 15, false, false), false, true);
+        let mut first = Vec::new();
+        liar.compress(&noise, &mut first);
+        assert!(inflate_message(&mut server, &first) == Ok(noise.clone()));
+        server.release(true);
+        let mut second = Vec::new();
+        liar.compress(&noise, &mut second);
+        assert!(second.len() < 100, "the repeat is a far back-reference");
+        assert_eq!(
+            inflate_message(&mut server, &second),
+            Err(ProtocolError::BadCompressedData)
+        );
+    }
+
+    /// A standalone message inflates on a fresh inflater of that window,
+    /// and on a peer in the middle of its own context.
+    #[test]
+    fn standalone_message() {
+        let config = DeflateConfig::default();
+        for bits in [9, 12, 15] {
+            let data = chat(5, 2000);
+            let mut wire = Vec::new();
+            compress_standalone(&data, &config, bits, &mut wire);
+            let mut fresh = codec(&params(15, bits, false, true), true, false);
+            assert!(inflate_message(&mut fresh, &wire) == Ok(data.clone()));
+            // The same bytes again: each is its own stream.
+            let mut again = Vec::new();
+            compress_standalone(&data, &config, bits, &mut again);
+            assert_eq!(wire, again);
+        }
+    }
+
+    /// A standalone (broadcast) message between two of our own, on a
+    /// connection with context takeover: the peer, which kept its state,
+    /// inflates all three whether we keep a history or not.
+    #[test]
+    fn standalone_between_own_messages() {
+        for release in [false, true] {
+            for bits in [9, 15] {
+                let agreed = params(15, bits, false, false);
+                let mut server = codec(&agreed, false, release);
+                let mut client = codec(&agreed, true, false);
+                let config = DeflateConfig::default();
+                for i in 0..6 {
+                    let own = chat(i, 200);
+                    let mut wire = Vec::new();
+                    server.compress(&own, &mut wire);
+                    assert!(inflate_message(&mut client, &wire) == Ok(own));
+                    let shared = chat(100 + i, 300);
+                    let mut wire = Vec::new();
+                    compress_standalone(&shared, &config, bits, &mut wire);
+                    assert!(inflate_message(&mut client, &wire) == Ok(shared.clone()));
+                    server.sent_standalone(&shared);
+                }
+                // Takeover still pays: a repeat of the last broadcast is tiny.
+                let repeat = chat(105, 300);
+                let mut wire = Vec::new();
+                server.compress(&repeat, &mut wire);
+                assert!(inflate_message(&mut client, &wire) == Ok(repeat));
+                // (A 9-bit window reaches back at most 250 bytes in zlib.)
+                if release && bits == 15 {
+                    assert!(wire.len() < 40, "{} bytes", wire.len());
+                }
+            }
+        }
     }
 }

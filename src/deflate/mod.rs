@@ -68,19 +68,56 @@
 //!
 //! # Memory
 //!
-//! Per connection, zlib-rs allocates about `2^(w+1)` bytes of window plus
-//! roughly 192 KiB of hash chains for the compressor (zlib's default
-//! `memLevel` 8; `flate2` does not expose `memLevel`, so neither do we). Its
-//! inflater keeps a full 32 KiB window whatever its window bits, so limiting
-//! the peer's window saves the peer memory (and work), not us; it also means
-//! the inflater tolerates a peer that overshoots its agreed window, which the
-//! RFC does not require us to police.
+//! A connection's compression state is two zlib-rs streams. A compressor
+//! costs about `4 * 2^w` bytes of window and hash chains, 128 KiB of hash
+//! heads (fixed in zlib-rs, whatever the memory level) and `7 *
+//! 2^(mem_level + 6)` bytes of literal buffers: 368 KiB at 15 bits and
+//! memory level 8, 131 KiB at the smallest settings. An inflater costs
+//! about 40 KiB whatever its window bits (zlib-rs always keeps a 32 KiB
+//! window), so limiting the peer's window saves the peer memory, not us.
+//! Kept for a connection's whole life, that is 170 to 410 KiB per
+//! connection, which is what 10,000 mostly idle chat users cannot afford.
+//!
+//! So the streams are created on first use and, with
+//! [`DeflateConfig::release_when_idle`] (the default), given back whenever
+//! the connection has nothing in flight
+//! ([`Connection::shrink_buffers`](crate::Connection::shrink_buffers), which
+//! event-loop adapters call when a socket drains). With context takeover the
+//! only state that must survive between messages is the LZ77 window: the
+//! last `min(2^w, bytes so far)` bytes of plaintext in each direction. The
+//! codec keeps exactly that and presets it as the dictionary of the next
+//! stream (raw deflate and inflate take a dictionary at any time), which
+//! produces a stream the peer, which kept its own state, inflates exactly
+//! as before. Without context takeover nothing at all is kept. An idle
+//! connection after eight 150-byte chat messages each way thus holds about
+//! 2.4 KiB of history instead of 400 KiB of streams.
+//!
+//! Released streams go to a small per-thread pool (4 of each kind), so the
+//! next burst on any connection of that event loop reuses one instead of
+//! allocating and zeroing 400 KiB: without context takeover, a restore then
+//! costs nothing more than the reset the protocol asks for anyway; with it,
+//! one reset plus presetting the saved window as the dictionary, a few
+//! nanoseconds per byte: our own direction keeps at most
+//! [`DeflateConfig::idle_history`] bytes (4 KiB by default) for that, so a
+//! restore costs at most about 16 us, against ~130 us for a full 32 KiB
+//! window. `benches/connection.rs` (`deflate/send_compress_release_each`)
+//! measures the worst case, every message its own burst.
+//!
+//! The memory level (`mem_level`, zlib's `memLevel`) is passed to zlib-rs
+//! through its safe configuration API; `flate2`, used for inflating, does
+//! not expose it.
+//!
+//! Settings against memory and ratio, measured by `benches/conn-memory.sh`
+//! (10,000 browser-like connections, eight ~150-byte chat messages each way,
+//! then idle), are tabulated in the README.
 //!
 
 mod codec;
+mod history;
 mod negotiate;
+mod pool;
 
-pub use codec::Deflate;
+pub use codec::{compress_standalone, Deflate};
 pub use negotiate::{DeflateNegotiationError, EXTENSION_NAME};
 
 /// The largest LZ77 window RFC 7692 allows (and the default): 2^15 bytes.
@@ -91,7 +128,7 @@ pub const MIN_BACKEND_WINDOW_BITS: u8 = 9;
 
 /// User configuration: the client's offer, the server's acceptance policy,
 /// and the codec's tuning.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeflateConfig {
     /// Compression level 0-9 (values above 9 mean 9). Default 6, zlib's own
     /// balance of ratio and speed: WebSocket traffic is typically small text
@@ -116,6 +153,30 @@ pub struct DeflateConfig {
     /// The server resets its compressor after every message (default false).
     /// A client asks the server for it; a server announces it.
     pub server_no_context_takeover: bool,
+    /// zlib's `memLevel` for our compressor, 1..=9 (default 8, zlib's own):
+    /// the size of its literal buffers, `7 * 2^(mem_level + 6)` bytes (112
+    /// KiB at 8, 14 KiB at 5, under 1 KiB at 1). Lower levels cost a little
+    /// ratio on large messages (shorter blocks) and nothing on small ones;
+    /// with `release_when_idle` only connections with traffic in flight
+    /// hold a compressor at all, so the default favours speed and ratio.
+    pub mem_level: u8,
+    /// Give the zlib streams back whenever the connection is idle (nothing
+    /// in flight: see [`Connection::shrink_buffers`](crate::Connection::shrink_buffers)),
+    /// keeping only the LZ77 window that context takeover must remember
+    /// (default true). Turns ~400 KiB per idle connection into the bytes of
+    /// that window; costs a stream restore (a reset plus presetting the
+    /// window) per burst of traffic. See the [module docs](self#memory).
+    pub release_when_idle: bool,
+    /// With `release_when_idle` and context takeover: how many bytes of
+    /// what we sent are kept to prime our restored compressor (default
+    /// 4096, at most our window). Presetting a dictionary costs a few
+    /// nanoseconds per byte (about 16 us for 4 KiB, 130 us for a full 32
+    /// KiB window, per restore), and every restore pays it; a smaller
+    /// dictionary only means the first message after a release cannot
+    /// refer back further than this (the peer keeps its whole window, so
+    /// anything shorter is valid). The peer's direction always keeps the
+    /// peer's whole agreed window: the peer decides what it refers to.
+    pub idle_history: usize,
 }
 
 impl Default for DeflateConfig {
@@ -127,6 +188,9 @@ impl Default for DeflateConfig {
             server_max_window_bits: MAX_WINDOW_BITS,
             client_no_context_takeover: false,
             server_no_context_takeover: false,
+            mem_level: 8,
+            release_when_idle: true,
+            idle_history: 4096,
         }
     }
 }

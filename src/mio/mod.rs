@@ -34,7 +34,12 @@
 //!
 //! **Idle cost.** No buffer is held while nothing is in flight: input is
 //! read into a buffer allocated when data arrives, and both buffers are
-//! released once drained (see [`Connection::shrink_buffers`]).
+//! released once drained (see [`Connection::shrink_buffers`]); so are the
+//! permessage-deflate streams, keeping only the LZ77 window context
+//! takeover needs (see [`DeflateConfig::release_when_idle`]). Sockets of
+//! one thread with equal [`Options::config`] share one copy of it.
+//!
+//! [`DeflateConfig::release_when_idle`]: crate::deflate::DeflateConfig::release_when_idle
 //!
 //! **TLS** (feature `rustls` too): `TlsStream` runs a rustls session over
 //! a `mio::net::TcpStream`; `WebSocket::connect_tls` opens `wss://`, and a

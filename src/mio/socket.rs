@@ -3,6 +3,7 @@
 use super::proxy::Proxying;
 use super::{Decide, MioTransport, Options, SendError, SocketEvent};
 use crate::close::CloseCode;
+use crate::config::Config;
 use crate::connection::{Connection, PreparedMessage, State};
 use crate::error::Error;
 use crate::handshake::{ClientOptions, ServerOptions, Status, WsUrl};
@@ -17,6 +18,7 @@ use ::mio::net::TcpStream;
 use ::mio::{Interest, Registry, Token};
 use std::io;
 use std::net::ToSocketAddrs;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Bytes asked of the transport per read once the connection is open, into
@@ -30,9 +32,58 @@ thread_local! {
     static SCRATCH: core::cell::RefCell<Vec<u8>> = core::cell::RefCell::new(vec![0; READ_CHUNK]);
 }
 
+thread_local! {
+    /// The config of the last socket made on this thread, shared by every
+    /// socket with an equal one: an event loop's sockets normally all have
+    /// the same settings, so each holds a pointer instead of a copy.
+    static SHARED_CONFIG: core::cell::RefCell<Option<Arc<Config>>> =
+        const { core::cell::RefCell::new(None) };
+}
+
+/// `config`, shared with earlier sockets of this thread when equal.
+fn shared_config(config: &Config) -> Arc<Config> {
+    SHARED_CONFIG.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        match &*cached {
+            Some(shared) if **shared == *config => shared.clone(),
+            _ => cached.insert(Arc::new(config.clone())).clone(),
+        }
+    })
+}
+
 /// Bytes read per call during the handshake, into a stack buffer (the
 /// upgrade keeps only what it needs to parse the header).
 const HANDSHAKE_CHUNK: usize = 2048;
+
+/// Handshake bytes still to write. Boxed when there are any: they are
+/// written once, so every open socket holds only an empty pointer (8 bytes
+/// instead of a `Vec`'s 24; the extra allocation lives only during the
+/// handshake, which is what the lint warns about).
+#[allow(clippy::box_collection)]
+#[derive(Default)]
+struct Prelude(Option<Box<Vec<u8>>>);
+
+impl From<Vec<u8>> for Prelude {
+    fn from(bytes: Vec<u8>) -> Self {
+        Prelude((!bytes.is_empty()).then(|| Box::new(bytes)))
+    }
+}
+
+impl core::ops::Deref for Prelude {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl Prelude {
+    /// `n` bytes were written.
+    fn consume(&mut self, n: usize) {
+        if let Some(bytes) = &mut self.0 {
+            bytes.drain(..n.min(bytes.len()));
+        }
+    }
+}
 
 /// Where the socket is in its life.
 // The open connection is stored inline on purpose: it is the phase a
@@ -124,7 +175,7 @@ pub struct WebSocket<S: MioTransport = TcpStream> {
     stream: S,
     phase: Phase,
     /// Handshake bytes (request or response) written before any frame.
-    prelude: Vec<u8>,
+    prelude: Prelude,
     timer: Keepalive<Instant>,
     /// The deadline [`Timers`](super::Timers) holds an entry for.
     pub(super) scheduled: Option<Instant>,
@@ -214,7 +265,8 @@ impl<S: MioTransport> WebSocket<S> {
         // Frames are written whole; waiting to coalesce them only adds
         // latency (pipelined echoes would wait ~40 ms for delayed ACKs).
         let _ = stream.set_nodelay(true);
-        let upgrade = ServerUpgrade::with_options(options.config.clone(), ServerOptions::default());
+        let upgrade =
+            ServerUpgrade::with_options(shared_config(&options.config), ServerOptions::default());
         Self::new(
             stream,
             Phase::Accepting(Box::new((
@@ -251,7 +303,7 @@ impl<S: MioTransport> WebSocket<S> {
         proxying: Option<Proxying>,
     ) -> Self {
         let connect_timeout = client.connect_timeout;
-        let upgrade = ClientUpgrade::new(url, client, options.config.clone());
+        let upgrade = ClientUpgrade::new(url, client, shared_config(&options.config));
         let (phase, prelude) = match proxying {
             Some(proxying) => (Phase::Proxy(Box::new((proxying, upgrade))), Vec::new()),
             None => {
@@ -265,6 +317,7 @@ impl<S: MioTransport> WebSocket<S> {
     }
 
     fn new(stream: S, phase: Phase, prelude: Vec<u8>, options: &Options) -> Self {
+        let prelude = Prelude::from(prelude);
         WebSocket {
             stream,
             phase,
@@ -485,7 +538,7 @@ impl<S: MioTransport> WebSocket<S> {
                         Ok(options) => {
                             let protocol = options.protocol.clone();
                             let (response, conn) = upgrade.accept(&request, options);
-                            self.prelude = response;
+                            self.prelude = Prelude::from(response);
                             // Nothing allocated for a socket with nothing to keep.
                             let request = keep_request.then_some(request);
                             if protocol.is_some() || request.is_some() {
@@ -499,7 +552,7 @@ impl<S: MioTransport> WebSocket<S> {
                             Ok(Some(SocketEvent::Open))
                         }
                         Err(rejection) => {
-                            self.prelude = rejection.response();
+                            self.prelude = Prelude::from(rejection.response());
                             Err(Error::Handshake(rejection.into_error()))
                         }
                     };
@@ -507,7 +560,7 @@ impl<S: MioTransport> WebSocket<S> {
                 Err(error) => {
                     // Answer with the matching HTTP status (400, 426, 431...)
                     // before closing, as RFC 6455 §4.2.1 asks.
-                    self.prelude = error.http_response().unwrap_or_default();
+                    self.prelude = Prelude::from(error.http_response().unwrap_or_default());
                     self.phase = Phase::Refused;
                     return Err(Error::Handshake(error));
                 }
@@ -556,7 +609,7 @@ impl<S: MioTransport> WebSocket<S> {
                 .stream
                 .receive_beneath(leftover)
                 .map_err(|e| proxying.error(ProxyErrorKind::Io(e)))?;
-            self.prelude = upgrade.request().to_vec();
+            self.prelude = Prelude::from(upgrade.request().to_vec());
             self.phase = Phase::Connecting(Box::new(upgrade));
             if !early.is_empty() {
                 if let Some(event) = self.receive_response(&early)? {
@@ -893,12 +946,12 @@ impl<S: MioTransport> WebSocket<S> {
         }
         while !self.prelude.is_empty() {
             match write_some(|| self.stream.write(&self.prelude))? {
-                Some(n) => drop(self.prelude.drain(..n)),
+                Some(n) => self.prelude.consume(n),
                 None => return Ok(()),
             }
         }
         // Handshake bytes are written once: give their memory back.
-        self.prelude = Vec::new();
+        self.prelude = Prelude::default();
         if let Phase::Open(conn) = &mut self.phase {
             // One vectored write per round: small frames coalesced in one
             // chunk, large payloads as the application sent them.
@@ -953,7 +1006,7 @@ impl<S: MioTransport> WebSocket<S> {
         let _ = self.stream.shutdown();
         self.finished = true;
         self.timer.finished();
-        self.prelude = Vec::new();
+        self.prelude = Prelude::default();
         if let Phase::Open(conn) = &mut self.phase {
             // Marks a close handshake that did not complete as unclean.
             conn.receive_eof();

@@ -24,6 +24,18 @@ function bigText(len) {
   return buf.subarray(0, end).toString() + '.'.repeat(len - end);
 }
 
+// Chat lines sharing keys and words, and every fifth message one longer than
+// a 2^bits window, so back-references reach across messages and across the
+// window's edge (the same stream as py-client.py's chat_stream).
+function* chatStream(bits, count = 16) {
+  const words = ['hello', 'build', 'green', 'lunch', 'review', 'deploy', 'slides', 'tomorrow'];
+  for (let i = 0; i < count; i++) {
+    let text = [...Array(6).keys()].map((k) => words[(i * 3 + k) % words.length]).join(' ');
+    if (i % 5 === 4) text = `${text} ${i} `.repeat(Math.floor((1 << bits) / text.length) + 2);
+    yield `{"type":"message","room":"general","seq":${i},"user":"u${i % 3}","text":"${text}"}`;
+  }
+}
+
 // Runs `body(check)`; each check prints one TAP line. Exits 1 on any
 // failure or on an error outside a check, and after `limitMs` whatever happens.
 function run(body, limitMs = 120000) {
@@ -64,4 +76,4 @@ const chromiumArgs = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-module.exports = { noise, bigText, run, chromiumArgs };
+module.exports = { noise, bigText, run, chromiumArgs, chatStream };

@@ -5,18 +5,26 @@
 // (unless --basic) close with CODE and TEXT after the first echo when asked
 // with `?close=CODE&reason=TEXT`; permessage-deflate must be negotiated.
 // Prints TAP lines (`ok - ...` / `not ok - ...`) and exits 1 on any failure.
+//
+// With --windows instead: only the window-size scenario (for each window
+// size 9-15 in both directions, a chat stream whose messages refer back
+// across earlier ones, each sent after the previous echo arrived, so a
+// server that releases its compression state when idle does so between
+// every two messages while this client keeps its own).
 const WebSocket = require('ws');
-const { noise, bigText, run } = require('./harness');
+const { noise, bigText, run, chatStream } = require('./harness');
 
 const url = process.argv[2];
 const basic = process.argv.includes('--basic');
+const windowsOnly = process.argv.includes('--windows');
 
 function open(protocols, options = {}) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url + (options.query || ''), protocols, {
       maxPayload: 64 << 20,
-      perMessageDeflate: options.deflate === false ? false : { threshold: 0 },
+      perMessageDeflate: options.deflate === false ? false : { threshold: 0, ...options.deflate },
     });
+    ws.once('upgrade', (response) => { ws.agreed = response.headers['sec-websocket-extensions'] || ''; });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
@@ -24,8 +32,12 @@ function open(protocols, options = {}) {
 
 function next(ws) {
   return new Promise((resolve, reject) => {
-    ws.once('message', (data, isBinary) => resolve({ data, isBinary }));
-    ws.once('close', (code) => reject(new Error(`closed with ${code} while waiting`)));
+    const onClose = (code) => reject(new Error(`closed with ${code} while waiting`));
+    ws.once('close', onClose);
+    ws.once('message', (data, isBinary) => {
+      ws.off('close', onClose);
+      resolve({ data, isBinary });
+    });
   });
 }
 
@@ -42,7 +54,25 @@ async function echo(ws, payload, isBinary) {
   if (!sent.equals(data)) throw new Error(`payload differs (${sent.length} sent, ${data.length} back)`);
 }
 
+async function windows(check) {
+  for (let bits = 9; bits <= 15; bits++) {
+    await check(`${bits}-bit windows both ways, server idle between messages`, async () => {
+      const ws = await open([], { deflate: { serverMaxWindowBits: bits, clientMaxWindowBits: bits } });
+      try {
+        if (!ws.agreed.includes(`server_max_window_bits=${bits}`)) throw new Error(`negotiated ${JSON.stringify(ws.agreed)}`);
+        for (const message of chatStream(bits)) await echo(ws, message, false);
+      } finally {
+        ws.close(1000);
+      }
+    });
+  }
+}
+
 run(async (check) => {
+  if (windowsOnly) {
+    await windows(check);
+    return;
+  }
   const ws = await open(['nope', 'echo']);
   await check('subprotocol echo selected', () => {
     if (ws.protocol !== 'echo') throw new Error(`protocol ${JSON.stringify(ws.protocol)}`);

@@ -6,11 +6,20 @@ The server must echo, select `echo` when offered, echo close codes, and
 (unless --basic) close with CODE and TEXT after the first echo when asked
 with `?close=CODE&reason=TEXT`; permessage-deflate must be negotiated.
 Prints TAP lines (`ok - ...` / `not ok - ...`) and exits 1 on any failure.
+
+    python py-client.py URL --windows
+
+instead runs only the window-size scenario: for each window size 9-15 in
+both directions, a chat stream whose messages refer back across earlier
+ones, each sent after the previous echo arrived, so a server that releases
+its compression state when idle does so between every two messages while
+this client keeps its own.
 """
 
 import sys
 
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.sync.client import connect
 
 URL = sys.argv[1]
@@ -128,7 +137,47 @@ def run_session(ws):
 
 
 
+def chat_stream(bits, count=16):
+    """Chat lines sharing keys and words, and every fifth message one longer
+    than the window, so back-references reach across messages and across
+    the window's edge."""
+    words = ["hello", "build", "green", "lunch", "review", "deploy", "slides", "tomorrow"]
+    for i in range(count):
+        text = " ".join(words[(i * 3 + k) % len(words)] for k in range(6))
+        if i % 5 == 4:
+            text = (text + f" {i} ") * ((1 << bits) // len(text) + 2)
+        yield f'{{"type":"message","room":"general","seq":{i},"user":"u{i % 3}","text":"{text}"}}'
+
+
+def windows_case(bits):
+    factory = ClientPerMessageDeflateFactory(
+        server_max_window_bits=bits, client_max_window_bits=bits
+    )
+    with connect(
+        URL, extensions=[factory], compression=None, open_timeout=TIMEOUT, max_size=1 << 20
+    ) as ws:
+        agreed = extensions(ws)
+        if f"server_max_window_bits={bits}" not in agreed:
+            raise AssertionError(f"negotiated {agreed!r}")
+        if bits < 15 and f"client_max_window_bits={bits}" not in agreed:
+            raise AssertionError(f"negotiated {agreed!r}")
+        for message in chat_stream(bits):
+            echo(ws, message)
+
+
+def windows():
+    for bits in range(9, 16):
+        check(
+            f"{bits}-bit windows both ways, server idle between messages",
+            lambda bits=bits: windows_case(bits),
+        )
+    print(f"# {results['passed']} passed, {results['failed']} failed", flush=True)
+    sys.exit(1 if results["failed"] else 0)
+
+
 def main():
+    if "--windows" in sys.argv[2:]:
+        windows()
     with open_ws(["nope", "echo"]) as ws:
         run_session(ws)
     check("no subprotocol when none match", no_common_protocol)

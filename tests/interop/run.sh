@@ -79,6 +79,23 @@ if [ -n "$mio_server" ]; then
         node "$here/node-client.js" "ws://127.0.0.1:$mio_port/" --basic
     suite "Python websockets $websockets_version" "websockets client -> mio-echo-server" \
         "$PYTHON" "$here/py-client.py" "ws://127.0.0.1:$mio_port/" --basic
+
+    # permessage-deflate through idle releases: the mio server drops its
+    # zlib streams whenever a socket drains (the default), so every message
+    # below reaches a restored stream, while the peer kept its own; window
+    # sizes 9-15, both directions. The clients ask for the windows; a
+    # browser cannot, so it gets one server per window size.
+    suite "Python websockets $websockets_version" "windows 9-15, idle release -> mio-echo-server" \
+        "$PYTHON" "$here/py-client.py" "ws://127.0.0.1:$mio_port/" --windows
+    suite "Node ws $ws_version" "windows 9-15, idle release -> mio-echo-server" \
+        node "$here/node-client.js" "ws://127.0.0.1:$mio_port/" --windows
+    window_urls=()
+    for bits in 9 10 11 12 13 14 15; do
+        start "mio-echo-server-w$bits" "$examples/mio-echo-server" 127.0.0.1:0 --window-bits "$bits"
+        window_urls+=("ws://$addr/")
+    done
+    suite "Chromium $chromium_version" "windows 9-15, idle release -> mio-echo-server" \
+        node "$here/browser-windows.js" "${window_urls[@]}"
 else
     say "examples/mio-echo-server.rs does not exist yet: the mio server is not tested"
 fi
