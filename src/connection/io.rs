@@ -16,12 +16,16 @@ const DIRECT_READ_MIN: usize = 64 << 10;
 /// ready at once.
 const DIRECT_READ_MAX: usize = 256 << 10;
 
+/// Bytes asked for at least, when reading straight into the input buffer
+/// for want of a scratch buffer.
+const MIN_READ: usize = 4096;
+
 impl Connection {
     /// One read from `r` into the connection, sized to what is coming: the
     /// rest of a large frame (see [`input_needed`](Self::input_needed))
     /// straight into the input buffer, anything else into `scratch` and
     /// then copied (so an idle connection holds no input buffer of its
-    /// own). Returns the bytes read (0 at end of stream, which the caller
+    /// own; with an empty `scratch`, every read goes to the input buffer). Returns the bytes read (0 at end of stream, which the caller
     /// reports with [`receive_eof`](Self::receive_eof)) and the bytes
     /// asked for: a shorter read drained a plain socket.
     pub fn read_from<R: Read + ?Sized>(
@@ -30,8 +34,8 @@ impl Connection {
         scratch: &mut [u8],
     ) -> io::Result<(usize, usize)> {
         let needed = self.input_needed();
-        if needed >= DIRECT_READ_MIN.min(scratch.len()) {
-            let buf = self.read_buf(needed.min(DIRECT_READ_MAX));
+        if scratch.is_empty() || (needed > 0 && needed >= DIRECT_READ_MIN.min(scratch.len())) {
+            let buf = self.read_buf(needed.clamp(MIN_READ, DIRECT_READ_MAX));
             let asked = buf.len();
             let n = r.read(buf)?;
             self.filled(n);
@@ -67,6 +71,24 @@ mod tests {
             self.data = &self.data[n..];
             Ok(n)
         }
+    }
+
+    #[test]
+    fn without_scratch_every_read_goes_to_the_input_buffer() {
+        let mut server = Connection::new(Role::Server, Config::default());
+        let wire = [0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2];
+        let mut socket = Pieces {
+            data: &wire,
+            limit: 5,
+            asked: Vec::new(),
+        };
+        assert_eq!(server.read_from(&mut socket, &mut []).unwrap().0, 5);
+        assert_eq!(server.read_from(&mut socket, &mut []).unwrap().0, 3);
+        assert_eq!(server.read_from(&mut socket, &mut []).unwrap().0, 0, "EOF");
+        assert_eq!(
+            server.poll_event().unwrap(),
+            Some(Event::Message(Message::text("hi")))
+        );
     }
 
     #[test]

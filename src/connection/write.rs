@@ -204,53 +204,52 @@ impl Connection {
             Message::Text(text) => text.into_bytes(),
             Message::Binary(bytes) => bytes,
         };
-        self.send_message(kind, Payload::Shared(bytes))
-            .map_err(|(error, payload)| {
-                let Payload::Shared(bytes) = payload else {
-                    unreachable!("send_message hands back the payload it was given")
-                };
-                let message = match kind {
-                    MessageKind::Text => Message::Text(Utf8Bytes::from_validated(bytes)),
-                    MessageKind::Binary => Message::Binary(bytes),
-                };
-                (error, message)
-            })
+        self.send_message(kind, bytes).map_err(|(error, bytes)| {
+            let message = match kind {
+                MessageKind::Text => Message::Text(Utf8Bytes::from_validated(bytes)),
+                MessageKind::Binary => Message::Binary(bytes),
+            };
+            (error, message)
+        })
     }
 
     /// Queue a text message (copied).
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send_message(MessageKind::Text, Payload::Borrowed(text.as_bytes()))
+        self.send_message(MessageKind::Text, text.as_bytes())
             .map_err(|(error, _)| error)
     }
 
     /// Queue a binary message (copied).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.send_message(MessageKind::Binary, Payload::Borrowed(data))
+        self.send_message(MessageKind::Binary, data)
             .map_err(|(error, _)| error)
     }
 
     /// Queue a message; a refusal hands the payload back untouched.
-    fn send_message<'a>(
+    /// Generic rather than over an enum of the two payload kinds: an enum
+    /// passed by value through these calls cost a third of a small
+    /// message's send (its stores and wider reloads stall).
+    fn send_message<P: Payload>(
         &mut self,
         kind: MessageKind,
-        payload: Payload<'a>,
-    ) -> Result<(), (Error, Payload<'a>)> {
+        payload: P,
+    ) -> Result<(), (Error, P)> {
         if let Err(error) = self.check_can_send_message() {
             return Err((error, payload));
         }
         #[cfg(feature = "deflate")]
         if let Some(deflate) = self.deflate.as_mut() {
-            if deflate.should_compress(payload.len()) {
+            if deflate.should_compress(payload.as_slice().len()) {
                 let mut compressed = alloc::vec::Vec::new();
                 deflate.compress(payload.as_slice(), &mut compressed);
                 if let Err(error) = self.check_room(compressed.len()) {
                     return Err((error, payload));
                 }
-                self.push_message_frames(kind, Payload::Borrowed(&compressed), true);
+                self.push_message_frames(kind, compressed.as_slice(), true);
                 return Ok(());
             }
         }
-        if let Err(error) = self.check_room(payload.len()) {
+        if let Err(error) = self.check_room(payload.as_slice().len()) {
             return Err((error, payload));
         }
         self.push_message_frames(kind, payload, false);
@@ -280,22 +279,23 @@ impl Connection {
             .max(1)
     }
 
-    fn push_message_frames(&mut self, kind: MessageKind, payload: Payload<'_>, compressed: bool) {
+    fn push_message_frames<P: Payload>(&mut self, kind: MessageKind, payload: P, compressed: bool) {
         let first_op = data_opcode(kind);
         let size = self.max_send_frame();
-        let total = payload.len();
+        let total = payload.as_slice().len();
+        let role = self.role;
         if total <= size {
-            let rng = &mut *self.rng;
-            match payload {
-                Payload::Borrowed(bytes) => self
-                    .write
-                    .push_frame(first_op, true, compressed, bytes, rng, self.role),
-                // Moved, not cloned: a clone of `Bytes` made from a `Vec`
-                // allocates.
-                Payload::Shared(bytes) => self
-                    .write
-                    .push_frame_bytes(first_op, true, compressed, bytes, rng, self.role),
-            }
+            let sink = FrameSink {
+                write: &mut self.write,
+                rng: &mut *self.rng,
+                role,
+            };
+            let frame = Frame {
+                opcode: first_op,
+                fin: true,
+                rsv1: compressed,
+            };
+            payload.push_whole(sink, frame);
             return;
         }
         let mut start = 0;
@@ -307,24 +307,18 @@ impl Connection {
             } else {
                 OpCode::Continuation
             };
-            // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message only.
-            let rsv1 = compressed && first;
-            let rng = &mut *self.rng;
-            let fin = end == total;
-            match &payload {
-                // Slicing shares the payload; a piece that would be copied
-                // anyway is copied straight from the whole.
-                Payload::Shared(bytes) if self.role == Role::Server && end - start >= SHARE_MIN => {
-                    let piece = bytes.slice(start..end);
-                    self.write
-                        .push_frame_bytes(opcode, fin, rsv1, piece, rng, self.role)
-                }
-                _ => {
-                    let piece = &payload.as_slice()[start..end];
-                    self.write
-                        .push_frame(opcode, fin, rsv1, piece, rng, self.role)
-                }
-            }
+            let frame = Frame {
+                opcode,
+                fin: end == total,
+                // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message only.
+                rsv1: compressed && first,
+            };
+            let sink = FrameSink {
+                write: &mut self.write,
+                rng: &mut *self.rng,
+                role,
+            };
+            payload.push_piece(sink, frame, start..end);
             start = end;
         }
     }
@@ -456,23 +450,71 @@ fn encode_header(
     (head, head_len)
 }
 
-/// A payload to send: borrowed (copied into the output) or the caller's
-/// own [`Bytes`] (shared with the output where that saves a copy).
-enum Payload<'a> {
-    Borrowed(&'a [u8]),
-    Shared(Bytes),
+/// The first header byte's parts of one frame.
+struct Frame {
+    opcode: OpCode,
+    fin: bool,
+    rsv1: bool,
 }
 
-impl Payload<'_> {
+/// Where a payload's frames go: the output, with the masking-key source
+/// and our role.
+struct FrameSink<'a> {
+    write: &'a mut WriteState,
+    rng: &'a mut dyn RandomSource,
+    role: Role,
+}
+
+/// A payload to send: borrowed (copied into the output) or the caller's
+/// own [`Bytes`] (shared with the output where that saves a copy).
+trait Payload: Sized {
+    fn as_slice(&self) -> &[u8];
+
+    /// Queue `range` of it as one frame.
+    fn push_piece(&self, sink: FrameSink<'_>, frame: Frame, range: core::ops::Range<usize>);
+
+    /// Queue all of it as one frame.
+    fn push_whole(self, sink: FrameSink<'_>, frame: Frame) {
+        let len = self.as_slice().len();
+        self.push_piece(sink, frame, 0..len);
+    }
+}
+
+impl Payload for &[u8] {
     fn as_slice(&self) -> &[u8] {
-        match self {
-            Payload::Borrowed(bytes) => bytes,
-            Payload::Shared(bytes) => bytes,
+        self
+    }
+
+    fn push_piece(&self, sink: FrameSink<'_>, frame: Frame, range: core::ops::Range<usize>) {
+        let Frame { opcode, fin, rsv1 } = frame;
+        sink.write
+            .push_frame(opcode, fin, rsv1, &self[range], sink.rng, sink.role);
+    }
+}
+
+impl Payload for Bytes {
+    fn as_slice(&self) -> &[u8] {
+        self
+    }
+
+    /// Slicing shares the payload; a piece that would be copied anyway is
+    /// copied straight from the whole.
+    fn push_piece(&self, sink: FrameSink<'_>, frame: Frame, range: core::ops::Range<usize>) {
+        if sink.role == Role::Server && range.len() >= SHARE_MIN {
+            let Frame { opcode, fin, rsv1 } = frame;
+            let piece = self.slice(range);
+            sink.write
+                .push_frame_bytes(opcode, fin, rsv1, piece, sink.rng, sink.role);
+        } else {
+            self.as_slice().push_piece(sink, frame, range);
         }
     }
 
-    fn len(&self) -> usize {
-        self.as_slice().len()
+    /// Moved, not cloned: a clone of `Bytes` made from a `Vec` allocates.
+    fn push_whole(self, sink: FrameSink<'_>, frame: Frame) {
+        let Frame { opcode, fin, rsv1 } = frame;
+        sink.write
+            .push_frame_bytes(opcode, fin, rsv1, self, sink.rng, sink.role);
     }
 }
 
