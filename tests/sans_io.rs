@@ -249,3 +249,43 @@ fn deflate_idle_release_between_messages_every_window() {
         );
     }
 }
+
+/// A send refused at the high-water mark must not have moved the
+/// compressor: with context takeover both windows advance only with
+/// messages that were actually queued, so after the refusals every message
+/// that did go out still inflates at the peer.
+#[cfg(feature = "deflate")]
+#[test]
+fn deflate_send_refused_at_the_high_water_mark_keeps_the_windows_in_step() {
+    let server_config = Config {
+        max_output_buffer: Some(256),
+        ..Config::default()
+    };
+    let (mut client, mut server) = open_pair(Config::default(), server_config);
+    assert!(server.is_compressed());
+    let chat = |i: usize| {
+        format!("{{\"user\":\"ada\",\"seq\":{i},\"text\":\"the same words again and again, {i}\"}}")
+    };
+    let mut sent = Vec::new();
+    let mut refused = 0;
+    for i in 0..400 {
+        match server.send_text(&chat(i)) {
+            Ok(()) => sent.push(chat(i)),
+            Err(rfc6455::Error::WouldExceedBuffer) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+        // Drain now and then, so sends are refused in between.
+        if i % 20 == 19 {
+            client.receive(&server.take_output());
+        }
+    }
+    client.receive(&server.take_output());
+    assert!(refused > 0, "the mark was never reached");
+    let mut received = Vec::new();
+    while let Some(event) = client.poll_event().expect("inflates") {
+        if let Event::Message(message) = event {
+            received.push(message.as_text().unwrap().to_string());
+        }
+    }
+    assert_eq!(received, sent);
+}

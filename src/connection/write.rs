@@ -237,19 +237,30 @@ impl Connection {
         if let Err(error) = self.check_can_send_message() {
             return Err((error, payload));
         }
+        let len = payload.as_slice().len();
         #[cfg(feature = "deflate")]
-        if let Some(deflate) = self.deflate.as_mut() {
-            if deflate.should_compress(payload.as_slice().len()) {
-                let mut compressed = alloc::vec::Vec::new();
-                deflate.compress(payload.as_slice(), &mut compressed);
-                if let Err(error) = self.check_room(compressed.len()) {
-                    return Err((error, payload));
-                }
-                self.push_message_frames(kind, compressed.as_slice(), true);
-                return Ok(());
+        if self
+            .deflate
+            .as_ref()
+            .is_some_and(|d| d.should_compress(len))
+        {
+            // Checked before compressing: under context takeover the
+            // compressor's window moves with every message it sees, so
+            // a message compressed and then refused would leave our
+            // window ahead of the peer's inflater. The bound is zlib's
+            // worst case for incompressible input, so what passes here
+            // always fits once compressed.
+            if let Err(error) = self.check_room(compressed_bound(len)) {
+                return Err((error, payload));
             }
+            let mut compressed = alloc::vec::Vec::new();
+            if let Some(deflate) = self.deflate.as_mut() {
+                deflate.compress(payload.as_slice(), &mut compressed);
+            }
+            self.push_message_frames(kind, compressed.as_slice(), true);
+            return Ok(());
         }
-        if let Err(error) = self.check_room(payload.as_slice().len()) {
+        if let Err(error) = self.check_room(len) {
             return Err((error, payload));
         }
         self.push_message_frames(kind, payload, false);
@@ -516,6 +527,15 @@ impl Payload for Bytes {
         sink.write
             .push_frame_bytes(opcode, fin, rsv1, self, sink.rng, sink.role);
     }
+}
+
+/// The most bytes DEFLATE can turn `len` bytes into, with the sync flush
+/// a message ends with: stored blocks cost 5 bytes per 16 KiB or so at
+/// worst (zlib's `deflateBound` adds `len >> 12` and `len >> 14`), plus a
+/// few bytes of block headers and the flush.
+#[cfg(feature = "deflate")]
+fn compressed_bound(len: usize) -> usize {
+    len.saturating_add((len >> 12) + (len >> 14) + 32)
 }
 
 pub(super) fn data_opcode(kind: MessageKind) -> OpCode {
