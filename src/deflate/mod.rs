@@ -92,6 +92,13 @@
 //! connection after eight 150-byte chat messages each way thus holds about
 //! 2.4 KiB of history instead of 400 KiB of streams.
 //!
+//! The peer's direction keeps exactly its agreed window (2^w bytes, 9
+//! bits for an agreed 8), which is all RFC 7692 §7.1.2.2 lets it refer to.
+//! A peer that refers back further breaks that rule: a restored inflater
+//! fails it with 1002 (the data does not inflate), while one that was
+//! never released, keeping zlib-rs's full 32 KiB window, happens to
+//! tolerate it, as it always did.
+//!
 //! Released streams go to a small per-thread pool (4 of each kind), so the
 //! next burst on any connection of that event loop reuses one instead of
 //! allocating and zeroing 400 KiB: without context takeover, a restore then
