@@ -110,6 +110,20 @@ pub(crate) fn client_session(
     Ok(ClientConnection::new(tls, name)?)
 }
 
+/// A WebSocket handshake is HTTP/1.1 (RFC 6455 §4.1): a server that
+/// negotiated another ALPN protocol would not understand it.
+pub(crate) fn check_alpn(session: &ClientConnection) -> Result<(), Error> {
+    match session.alpn_protocol() {
+        Some(protocol) if protocol != HTTP_1_1 => {
+            let protocol = String::from_utf8_lossy(protocol).into_owned();
+            Err(Error::Tls(rustls::Error::General(format!(
+                "server chose ALPN protocol {protocol:?}; WebSocket needs http/1.1"
+            ))))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// TCP, then TLS with SNI for the URL's host, then the WebSocket handshake.
 pub(super) fn connect_parsed(
     parsed: &WsUrl,
@@ -122,14 +136,9 @@ pub(super) fn connect_parsed(
     let tcp = tcp_connect(parsed)?;
     let mut stream = StreamOwned::new(session, tcp);
     finish_tls_handshake(&mut stream)?;
-    if let Some(protocol) = stream.conn.alpn_protocol() {
-        if protocol != HTTP_1_1 {
-            let protocol = String::from_utf8_lossy(protocol).into_owned();
-            let _ = stream.shutdown();
-            return Err(Error::Tls(rustls::Error::General(format!(
-                "server chose ALPN protocol {protocol:?}; WebSocket needs http/1.1"
-            ))));
-        }
+    if let Err(e) = check_alpn(&stream.conn) {
+        let _ = stream.shutdown();
+        return Err(e);
     }
     client(
         MaybeTlsStream::Rustls(Box::new(stream)),
