@@ -1,1 +1,86 @@
-fn main() {}
+//! An echo server on the tokio adapter: the tokio testee of Autobahn's
+//! server mode, and the server the tokio load benchmark runs against.
+//!
+//! ```sh
+//! cargo run --release --features tokio --example tokio-echo-server -- 127.0.0.1:9003 --threads 2
+//! ```
+//! Echoes text and binary messages up to 64 MiB and answers pings, a task
+//! per connection. The runtime is tokio's current-thread one by default (one
+//! core, like `mio-echo-server`'s single loop); `--threads N` runs the
+//! multi-threaded runtime with N workers. Chooses the `echo` subprotocol
+//! when offered, as the other echo servers do.
+
+use rfc6455::tokio::{self as ws, Rejection};
+use rfc6455::{AcceptOptions, Config, Error, Request};
+use tokio::net::{TcpListener, TcpStream};
+
+fn main() -> std::io::Result<()> {
+    let mut addr = "127.0.0.1:9003".to_string();
+    let mut threads = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--threads" {
+            let n = args
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .expect("--threads takes a positive number");
+            threads = Some(n);
+        } else {
+            addr = arg;
+        }
+    }
+    let runtime = match threads {
+        None => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    }
+    .enable_all()
+    .build()?;
+    runtime.block_on(serve(addr, threads.unwrap_or(1)))
+}
+
+async fn serve(addr: String, threads: usize) -> std::io::Result<()> {
+    let listener = TcpListener::bind(&addr).await?;
+    eprintln!(
+        "tokio-echo-server listening on ws://{} with {threads} thread(s)",
+        listener.local_addr()?
+    );
+    loop {
+        let (tcp, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        tokio::spawn(echo(tcp));
+    }
+}
+
+/// Echo until the peer closes; errors end the connection quietly (a
+/// protocol violation has had its close frame sent already).
+async fn echo(tcp: TcpStream) -> Result<(), Error> {
+    let config = Config::default().with_max_size(64 << 20);
+    let mut socket = ws::accept_with(tcp, config, choose_echo_protocol).await?;
+    loop {
+        match socket.read().await {
+            Ok(message) => socket.send(message).await?,
+            Err(Error::Closed { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Select the `echo` subprotocol when the client offers it.
+fn choose_echo_protocol(request: &Request) -> Result<AcceptOptions, Rejection> {
+    let protocol = request.protocols.iter().find(|p| p.as_str() == "echo");
+    Ok(AcceptOptions {
+        protocol: protocol.cloned(),
+        ..AcceptOptions::default()
+    })
+}

@@ -3,7 +3,7 @@
 //! halves, and (feature `hyper`) upgrades of hyper 1.x requests.
 //!
 //! A thin loop around the sans-IO [`Connection`](crate::Connection), like
-//! the [`blocking`](crate::blocking) and [`mio`](crate::mio) adapters, with
+//! the [`blocking`](crate::blocking) and `mio` adapters, with
 //! the same handshakes, rejections and close behaviour: read bytes into
 //! the connection, take events out, write its pending output with one
 //! vectored write. It spawns no task: everything happens inside the
@@ -99,6 +99,8 @@
 
 mod engine;
 mod handshake;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod socket;
 mod split;
 mod stream;
