@@ -7,12 +7,17 @@
 //! Echoes text and binary messages up to 64 MiB and answers pings, a task
 //! per connection. The runtime is tokio's current-thread one by default (one
 //! core, like `mio-echo-server`'s single loop); `--threads N` runs the
-//! multi-threaded runtime with N workers. Chooses the `echo` subprotocol
-//! when offered, as the other echo servers do.
+//! multi-threaded runtime with N workers. Like `echo-server`, it chooses the
+//! `echo` subprotocol when offered, and a request with
+//! `?close=CODE&reason=TEXT` is closed that way after its first echo (the
+//! interop tests use it).
 
 use rfc6455::tokio::{self as ws, Rejection};
 use rfc6455::{AcceptOptions, Config, Error, Request};
 use tokio::net::{TcpListener, TcpStream};
+
+#[path = "support/close_request.rs"]
+mod close_request;
 
 fn main() -> std::io::Result<()> {
     let mut addr = "127.0.0.1:9003".to_string();
@@ -66,10 +71,20 @@ async fn serve(addr: String, threads: usize) -> std::io::Result<()> {
 /// protocol violation has had its close frame sent already).
 async fn echo(tcp: TcpStream) -> Result<(), Error> {
     let config = Config::default().with_max_size(64 << 20);
-    let mut socket = ws::accept_with(tcp, config, choose_echo_protocol).await?;
+    let mut close = None;
+    let decide = |request: &Request| {
+        close = close_request::requested_close(request);
+        choose_echo_protocol(request)
+    };
+    let mut socket = ws::accept_with(tcp, config, decide).await?;
     loop {
         match socket.read().await {
-            Ok(message) => socket.send(message).await?,
+            Ok(message) => {
+                socket.send(message).await?;
+                if let Some((code, reason)) = close.take() {
+                    socket.close(code, &reason).await?;
+                }
+            }
             Err(Error::Closed { .. }) => return Ok(()),
             Err(e) => return Err(e),
         }

@@ -27,6 +27,7 @@ mod stream;
 mod tls;
 mod transport;
 
+#[cfg(feature = "tokio")]
 pub(crate) use handshake::answer;
 pub use handshake::{
     accept, accept_with, client, connect, connect_with, Rejection, HANDSHAKE_TIMEOUT,
