@@ -45,7 +45,12 @@ fn main() -> std::io::Result<()> {
     }
     .enable_all()
     .build()?;
-    runtime.block_on(serve(addr, threads.unwrap_or(1)))
+    // The runtime runs on a thread of its own, as mio-echo-server's event
+    // loops do: glibc gives the main thread's heap back to the system
+    // (brk) whenever its top is free, so echoing megabyte messages there
+    // would fault every page of each buffer in again.
+    let server = std::thread::spawn(move || runtime.block_on(serve(addr, threads.unwrap_or(1))));
+    server.join().expect("the server thread panicked")
 }
 
 async fn serve(addr: String, threads: usize) -> std::io::Result<()> {

@@ -154,16 +154,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                     return Poll::Ready(Err(self.fail_io(e)));
                 }
             }
-            if drive_timer && ready!(self.poll_timer(cx))? {
-                continue;
-            }
-            if self.conn.output_len() >= self.high_water_mark {
+            let filled = if self.conn.output_len() >= self.high_water_mark {
                 // Backpressure: the peer does not read what we owe it, so
                 // read nothing more from it either until the stream takes
                 // some output (whose waker is registered by now).
-                return Poll::Pending;
+                Poll::Pending
+            } else {
+                self.poll_fill(cx, side)
+            };
+            match filled {
+                Poll::Ready(result) => result?,
+                // The deadlines are looked at only when there is nothing
+                // to read: a busy connection pays nothing for them.
+                Poll::Pending if drive_timer && ready!(self.poll_timer(cx))? => {}
+                Poll::Pending => return Poll::Pending,
             }
-            ready!(self.poll_fill(cx, side))?;
         }
     }
 
@@ -222,7 +227,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             match self.poll_write_out(cx, side) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(_)) => {
-                    self.finished = true;
+                    self.finish();
                     return Poll::Ready(());
                 }
                 Poll::Pending => {
@@ -354,12 +359,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         let mut progressed = false;
         while self.conn.has_pending_output() {
             let io = Pin::new(&mut self.io);
-            let polled = if io.is_write_vectored() {
-                let mut slices = [IoSlice::new(&[]); 16];
-                let count = self.conn.output_vectored(&mut slices);
+            let mut slices = [IoSlice::new(&[]); 16];
+            let count = self.conn.output_vectored(&mut slices);
+            // One chunk (the common case for small messages) is a plain
+            // write: the same bytes, without the kernel's iovec handling.
+            let polled = if count > 1 && io.is_write_vectored() {
                 io.poll_write_vectored(cx, &slices[..count])
             } else {
-                io.poll_write(cx, self.conn.output_chunk())
+                io.poll_write(cx, &slices[0])
             };
             match polled {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
