@@ -85,7 +85,9 @@ async fn echo(tcp: TcpStream) -> Result<(), Error> {
     loop {
         match socket.read().await {
             Ok(message) => {
-                socket.send(message).await?;
+                // Queued; the next read writes every echo queued since the
+                // last one before it waits (one write per batch of input).
+                socket.feed(message).await?;
                 if let Some((code, reason)) = close.take() {
                     socket.close(code, &reason).await?;
                 }

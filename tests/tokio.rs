@@ -25,6 +25,8 @@ async fn listen() -> (TcpListener, String) {
 }
 
 /// An echo server for one connection; returns how the connection ended.
+/// It answers with `feed`, which only queues: each `read` must write the
+/// queued echoes before it waits, or the client would wait forever.
 fn echo_once(listener: TcpListener) -> JoinHandle<Error> {
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
@@ -32,7 +34,7 @@ fn echo_once(listener: TcpListener) -> JoinHandle<Error> {
         loop {
             match socket.read().await {
                 Ok(message) => {
-                    if let Err(e) = socket.send(message).await {
+                    if let Err(e) = socket.feed(message).await {
                         return e;
                     }
                 }

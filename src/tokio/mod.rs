@@ -78,7 +78,7 @@
 //! | method | cancel-safe | if dropped before it finishes |
 //! |---|---|---|
 //! | `read`, `read_event`, `Stream::poll_next` | yes | no message is lost: bytes read stay buffered, and the next call returns the message |
-//! | `send`, `Sink::send` | queued whole or not at all | before there was room under the high-water mark: the message is dropped unsent; after: it is queued and its remaining bytes go out with the next write |
+//! | `send`, `feed`, `Sink::send` | queued whole or not at all | before there was room under the high-water mark: the message is dropped unsent; after: it is queued and its remaining bytes go out with the next write |
 //! | `send_ping`, `close` | yes | the frame is queued at once and goes out with the next write |
 //! | `flush` | yes | what was not written stays queued |
 //! | `close_and_wait` | yes | calling it again resumes the wait |

@@ -153,8 +153,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Send a message: wait while pending output is over the high-water
     /// mark, queue the message, and write everything queued. To queue
-    /// several messages and write them in one go, use the `Sink` impl
-    /// (`SinkExt::feed` waits only for room under the mark, then `flush`).
+    /// several messages and write them in one go, see [`feed`](Self::feed).
     ///
     /// **Cancel safety**: a message is queued whole or not at all. Dropped
     /// while waiting for room, the message is dropped unsent; dropped
@@ -165,6 +164,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         poll_fn(|cx| self.engine.poll_ready(cx, Side::Writer, true)).await?;
         self.engine.start_send(message)?;
         self.flush().await
+    }
+
+    /// Queue a message without writing it: wait while pending output is
+    /// over the high-water mark, then queue. [`flush`](Self::flush) writes
+    /// it, and so does the next [`read`](Self::read) before it waits for
+    /// input, so a request/response loop that answers with `feed` writes
+    /// all the answers to one read's requests with one system call.
+    ///
+    /// **Cancel safety**: queued whole or not at all, as [`send`](Self::send).
+    pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.engine.poll_ready(cx, Side::Writer, true)).await?;
+        self.engine.start_send(message)
     }
 
     /// Send a ping (at most 125 bytes) and write it out.
