@@ -25,6 +25,10 @@ use tokio::time::{Instant, Sleep};
 /// thread's connections (so it costs an idle connection nothing).
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Bytes asked of the stream per read while a frame is arriving, straight
+/// into the connection's buffer.
+const LARGE_READ: usize = 64 * 1024;
+
 thread_local! {
     /// One read buffer per runtime thread, lent for one `poll_read` at a
     /// time (no await happens while it is borrowed).
@@ -176,18 +180,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
     fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<(), Error>> {
         let io = &mut self.io;
         let conn = &mut self.conn;
-        let polled = SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
-            let mut buf = ReadBuf::new(&mut scratch[..]);
+        let polled = if conn.buffered_input() > 0 {
+            // Part of a frame is here and the rest is on its way: read
+            // straight into the connection's buffer, in larger pieces (it
+            // reserved room for the announced frame), with no copy.
+            let mut buf = ReadBuf::new(conn.read_buf(LARGE_READ));
             let polled = Pin::new(io).poll_read(cx, &mut buf);
-            if let Poll::Ready(Ok(())) = polled {
-                conn.receive(buf.filled());
-            }
-            polled.map_ok(|()| buf.filled().len())
-        });
+            let n = buf.filled().len();
+            conn.filled(n);
+            polled.map_ok(|()| n)
+        } else {
+            SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let mut buf = ReadBuf::new(&mut scratch[..]);
+                let polled = Pin::new(io).poll_read(cx, &mut buf);
+                if let Poll::Ready(Ok(())) = polled {
+                    conn.receive(buf.filled());
+                }
+                polled.map_ok(|()| buf.filled().len())
+            })
+        };
         match polled {
             Poll::Pending => {
-                self.conn.shrink_buffers();
+                // Idle: give the buffers back. Mid-frame, keep the read
+                // buffer's zeroed spare room for the rest of the frame.
+                if self.conn.buffered_input() == 0 {
+                    self.conn.shrink_buffers();
+                }
                 if side == Side::Reader {
                     self.read_waker = Some(cx.waker().clone());
                 }
