@@ -2,18 +2,23 @@
 # Run the Autobahn testsuite (wstest) against the rfc6455 example testees and
 # gate the result with autobahn/check.py.  See autobahn/README.md.
 #
-#   autobahn/run.sh [server|client|all] [--mio|--no-mio] [--docker] [--full]
+#   autobahn/run.sh [server|client|all] [--mio|--no-mio|--tokio|--no-tokio]
+#                   [--docker] [--full]
 #                   [--cases LIST] [--no-deflate]
 #
 #   server      wstest -m fuzzingclient drives examples/autobahn-server
-#               (agent rfc6455) and examples/mio-echo-server (rfc6455-mio)
-#   client      examples/autobahn-client (rfc6455) and
-#               examples/mio-autobahn-client (rfc6455-mio) run against
+#               (agent rfc6455), examples/mio-echo-server (rfc6455-mio)
+#               and examples/tokio-echo-server (rfc6455-tokio)
+#   client      examples/autobahn-client (rfc6455),
+#               examples/mio-autobahn-client (rfc6455-mio) and
+#               examples/tokio-autobahn-client (rfc6455-tokio) run against
 #               wstest -m fuzzingserver
 #   all         both (default)
 #   --mio       only the mio agents; --no-mio: only the blocking ones
-#               (default: both; the mio agents run sections 1-10 unless
-#               --full or --cases is given)
+#   --tokio     only the tokio agents; --no-tokio: all but the tokio ones
+#               (default: all three; the mio agents run sections 1-10
+#               unless --full or --cases is given, the tokio ones the same
+#               cases as the blocking ones)
 #   --docker    use the crossbario/autobahn-testsuite image instead of a
 #               local Python 2.7 virtualenv
 #   --full      all 517 cases (default: sections 1-10 + a 12/13 sample)
@@ -56,6 +61,7 @@ VIRTUALENV_VERSION=20.15.1
 SAMPLE_DEFLATE_CASES="1 9 13"
 CLIENT_AGENT=rfc6455
 MIO_AGENT=rfc6455-mio
+TOKIO_AGENT=rfc6455-tokio
 # What the mio agents run by default (no --full, no --cases): sections 1-10.
 # The mio adapter shares the protocol core (and so the deflate code) with the
 # blocking testees, which run the 12/13 sample; what the mio agents add is
@@ -71,10 +77,11 @@ GEN="$ROOT/target/autobahn"
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "==> $*" >&2; }
 
-usage() { sed -n '2,33s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,38s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 MODE=all
-AGENTS=both
+# Which testees run: any of blocking, mio, tokio.
+AGENTS="blocking mio tokio"
 DOCKER=0
 FULL=0
 CASES=""
@@ -84,6 +91,8 @@ while [ $# -gt 0 ]; do
     server|client|all) MODE="$1" ;;
     --mio) AGENTS=mio ;;
     --no-mio) AGENTS=blocking ;;
+    --tokio) AGENTS=tokio ;;
+    --no-tokio) AGENTS="${AGENTS/tokio/}" ;;
     --docker) DOCKER=1 ;;
     --full) FULL=1 ;;
     --cases) [ $# -ge 2 ] || die "--cases needs a list"; CASES="$2"; shift ;;
@@ -210,6 +219,9 @@ CLIENT_PORT=$((CLIENT_PORT + OFFSET)); CLIENT_ADDR="${CLIENT_ADDR%:*}:$CLIENT_PO
 # ports further on, so the two agents of a mode never share a port.
 MIO_SERVER_PORT=$((SERVER_PORT + 2)); MIO_SERVER_ADDR="${SERVER_ADDR%:*}:$MIO_SERVER_PORT"
 MIO_CLIENT_PORT=$((CLIENT_PORT + 2)); MIO_CLIENT_ADDR="${CLIENT_ADDR%:*}:$MIO_CLIENT_PORT"
+# The tokio agents two further.
+TOKIO_SERVER_PORT=$((SERVER_PORT + 4)); TOKIO_SERVER_ADDR="${SERVER_ADDR%:*}:$TOKIO_SERVER_PORT"
+TOKIO_CLIENT_PORT=$((CLIENT_PORT + 4)); TOKIO_CLIENT_ADDR="${CLIENT_ADDR%:*}:$TOKIO_CLIENT_PORT"
 
 mkdir -p "$GEN" "$AB/reports"
 
@@ -426,7 +438,8 @@ elif [ -n "$CASES" ]; then
 else
   log "running $n cases: sections 1-10 + 12.*.{${SAMPLE_DEFLATE_CASES// /,}} + 13.*.{${SAMPLE_DEFLATE_CASES// /,}} (--full for all $FULL_CASE_COUNT)"
 fi
-if [ "$AGENTS" != blocking ]; then
+runs() { [[ " $AGENTS " == *" $1 "* ]]; }
+if runs mio; then
   if [ "$FULL" = 1 ] || [ -n "$CASES" ]; then
     cp "$GEN/cases.txt" "$GEN/cases-mio.txt"
   else
@@ -437,15 +450,20 @@ fi
 [ -n "$ALLOW" ] && log "UNIMPLEMENTED accepted in sections $ALLOW"
 
 examples=()
-if [ "$AGENTS" != mio ]; then
+if runs blocking; then
   [ "$MODE" = client ] || examples+=(autobahn-server)
   [ "$MODE" = server ] || examples+=(autobahn-client)
 fi
-if [ "$AGENTS" != blocking ]; then
+if runs mio; then
   [ "$MODE" = client ] || examples+=(mio-echo-server)
   [ "$MODE" = server ] || examples+=(mio-autobahn-client)
   # The mio testees need the adapter's feature.
   AUTOBAHN_CARGO_FLAGS="${AUTOBAHN_CARGO_FLAGS:-} --features mio"
+fi
+if runs tokio; then
+  [ "$MODE" = client ] || examples+=(tokio-echo-server)
+  [ "$MODE" = server ] || examples+=(tokio-autobahn-client)
+  AUTOBAHN_CARGO_FLAGS="${AUTOBAHN_CARGO_FLAGS:-} --features tokio"
 fi
 build_testees "${examples[@]}"
 if [ "$DOCKER" = 1 ]; then
@@ -458,13 +476,17 @@ blocking_server() { run_server_mode server autobahn-server "$SERVER_AGENT" "$SER
 blocking_client() { run_client_mode client autobahn-client "$CLIENT_AGENT" "$CLIENT_ADDR" clients "$GEN/cases.txt"; }
 mio_server() { run_server_mode server-mio mio-echo-server "$MIO_AGENT" "$MIO_SERVER_ADDR" servers-mio "$GEN/cases-mio.txt"; }
 mio_client() { run_client_mode client-mio mio-autobahn-client "$MIO_AGENT" "$MIO_CLIENT_ADDR" clients-mio "$GEN/cases-mio.txt"; }
+tokio_server() { run_server_mode server-tokio tokio-echo-server "$TOKIO_AGENT" "$TOKIO_SERVER_ADDR" servers-tokio "$GEN/cases.txt"; }
+tokio_client() { run_client_mode client-tokio tokio-autobahn-client "$TOKIO_AGENT" "$TOKIO_CLIENT_ADDR" clients-tokio "$GEN/cases.txt"; }
 if [ "$MODE" != client ]; then
-  [ "$AGENTS" = mio ] || blocking_server
-  [ "$AGENTS" = blocking ] || mio_server
+  ! runs blocking || blocking_server
+  ! runs mio || mio_server
+  ! runs tokio || tokio_server
 fi
 if [ "$MODE" != server ]; then
-  [ "$AGENTS" = mio ] || blocking_client
-  [ "$AGENTS" = blocking ] || mio_client
+  ! runs blocking || blocking_client
+  ! runs mio || mio_client
+  ! runs tokio || tokio_client
 fi
 
 echo

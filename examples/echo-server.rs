@@ -26,6 +26,10 @@ use rfc6455::{AcceptOptions, CloseCode, Config, Error, Request};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
+#[path = "support/close_request.rs"]
+mod close_request;
+use close_request::requested_close;
+
 /// The one subprotocol this server speaks.
 const PROTOCOL: &str = "echo";
 
@@ -174,25 +178,6 @@ fn echo<S: BlockingTransport>(
             ws.close(code, &reason)?;
         }
     }
-}
-
-/// The close asked for in the query (`?close=4002&reason=bye`), if the code
-/// is one that may be sent and the reason needs no decoding.
-fn requested_close(request: &Request) -> Option<(CloseCode, String)> {
-    let mut code = None;
-    let mut reason = String::new();
-    for pair in request.query()?.split('&') {
-        match pair.split_once('=') {
-            Some(("close", value)) => code = value.parse::<u16>().ok().map(CloseCode),
-            Some(("reason", value)) => reason = value.into(),
-            _ => {}
-        }
-    }
-    let plain = reason
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    code.filter(|c| c.is_valid_on_wire() && plain)
-        .map(|c| (c, reason))
 }
 
 #[cfg(feature = "rustls")]

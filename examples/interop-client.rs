@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --all-features --example interop-client -- ws://127.0.0.1:9001/ [--no-deflate]
 //! cargo run --all-features --example interop-client -- wss://localhost:9443/ --ca ca.pem
+//! cargo run --all-features --example interop-client -- ws://127.0.0.1:9001/ --tokio
 //! ```
 //! The server must echo every message, select the subprotocol `echo` when
 //! offered, echo the code of a close it receives, and, for a request with
@@ -14,7 +15,8 @@
 //! With the `deflate` feature, permessage-deflate must be negotiated unless
 //! `--no-deflate` says the server does not offer it. `--ca CA.pem` (feature
 //! `rustls`) verifies `wss://` servers against that CA instead of the
-//! Mozilla roots. Output follows TAP
+//! Mozilla roots. `--tokio` (feature `tokio`) runs the same checks with the
+//! tokio adapter's client instead of the blocking one. Output follows TAP
 //! (`ok - ...` / `not ok - ...`), which the interop script counts.
 
 use rfc6455::blocking::{self, MaybeTlsStream, WebSocket};
@@ -26,7 +28,8 @@ use std::time::Duration;
 /// Bound on any single read, so a silent peer fails the run instead of hanging it.
 const READ_TIMEOUT: Duration = Duration::from_secs(20);
 
-const USAGE: &str = "usage: interop-client ws[s]://HOST:PORT/ [--no-deflate] [--ca CA.pem]";
+const USAGE: &str =
+    "usage: interop-client ws[s]://HOST:PORT/ [--no-deflate] [--ca CA.pem] [--tokio]";
 
 fn main() -> ExitCode {
     let mut url = None;
@@ -35,6 +38,9 @@ fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--no-deflate" => expect_deflate = false,
+            "--tokio" if cfg!(feature = "tokio") => {
+                let _ = USE_TOKIO.set(());
+            }
             "--ca" => {
                 let loaded = args.next().ok_or("--ca needs a file".to_string());
                 if let Err(e) = loaded.and_then(|ca| trust(&ca)) {
@@ -115,15 +121,105 @@ impl Outcome {
     }
 }
 
-fn connect(
-    url: &str,
-    protocols: &[&str],
-    config: Config,
-) -> Result<WebSocket<MaybeTlsStream>, String> {
+/// Set by `--tokio`: every connection uses the tokio adapter.
+static USE_TOKIO: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+
+/// The socket under test: the blocking adapter's, or (`--tokio`) the tokio
+/// adapter's driven from this thread, every step bounded by [`READ_TIMEOUT`].
+/// One exists at a time, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Socket {
+    Blocking(WebSocket<MaybeTlsStream>),
+    #[cfg(feature = "tokio")]
+    Tokio(rfc6455::tokio::WebSocket<rfc6455::tokio::MaybeTlsStream>),
+}
+
+/// Run one tokio step on this thread's runtime, within [`READ_TIMEOUT`].
+#[cfg(feature = "tokio")]
+fn block_on<T>(step: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    thread_local! {
+        static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+    }
+    RUNTIME.with(|runtime| {
+        runtime.block_on(async {
+            match tokio::time::timeout(READ_TIMEOUT, step).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::Io(std::io::ErrorKind::TimedOut.into())),
+            }
+        })
+    })
+}
+
+/// Call the same method on either adapter's socket.
+macro_rules! on_socket {
+    ($socket:expr, $ws:ident => $blocking:expr, $tokio:expr) => {
+        match $socket {
+            Socket::Blocking($ws) => $blocking,
+            #[cfg(feature = "tokio")]
+            Socket::Tokio($ws) => $tokio,
+        }
+    };
+}
+
+impl Socket {
+    fn send(&mut self, message: Message) -> Result<(), Error> {
+        on_socket!(self, ws => ws.send(message), block_on(ws.send(message)))
+    }
+
+    fn read(&mut self) -> Result<Message, Error> {
+        on_socket!(self, ws => ws.read(), block_on(ws.read()))
+    }
+
+    fn read_event(&mut self) -> Result<Event, Error> {
+        on_socket!(self, ws => ws.read_event(), block_on(ws.read_event()))
+    }
+
+    fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        on_socket!(self, ws => ws.send_ping(payload), block_on(ws.send_ping(payload)))
+    }
+
+    fn close_and_wait(
+        &mut self,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<Option<CloseFrame>, Error> {
+        on_socket!(self, ws => ws.close_and_wait(code, reason), block_on(ws.close_and_wait(code, reason)))
+    }
+
+    fn protocol(&self) -> Option<&str> {
+        on_socket!(self, ws => ws.protocol(), ws.protocol())
+    }
+
+    fn connection(&self) -> &rfc6455::Connection {
+        on_socket!(self, ws => ws.connection(), ws.connection())
+    }
+
+    fn state(&self) -> rfc6455::State {
+        on_socket!(self, ws => ws.state(), ws.state())
+    }
+}
+
+fn connect(url: &str, protocols: &[&str], config: Config) -> Result<Socket, String> {
     let options = ClientOptions {
         protocols: protocols.iter().map(|p| p.to_string()).collect(),
         ..ClientOptions::default()
     };
+    #[cfg(feature = "tokio")]
+    if USE_TOKIO.get().is_some() {
+        use rfc6455::tokio as ws;
+        #[cfg(feature = "rustls")]
+        let connected = match TRUSTED.get() {
+            Some(tls) => block_on(ws::connect_tls(url, tls.clone(), options, config)),
+            None => block_on(ws::connect_with(url, options, config)),
+        };
+        #[cfg(not(feature = "rustls"))]
+        let connected = block_on(ws::connect_with(url, options, config));
+        let socket = connected.map_err(|e| format!("connect: {e}"))?;
+        return Ok(Socket::Tokio(socket));
+    }
     #[cfg(feature = "rustls")]
     let connected = match TRUSTED.get() {
         Some(tls) => blocking::connect_tls(url, tls.clone(), options, config),
@@ -135,7 +231,7 @@ fn connect(
     ws.get_ref()
         .set_read_timeout(Some(READ_TIMEOUT))
         .map_err(|e| e.to_string())?;
-    Ok(ws)
+    Ok(Socket::Blocking(ws))
 }
 
 /// The TLS configuration `--ca` asked for.
@@ -162,7 +258,7 @@ fn trust(_ca: &str) -> Result<(), String> {
 }
 
 /// Send `message` and expect the same bytes and kind back.
-fn echo(ws: &mut WebSocket<MaybeTlsStream>, message: Message) -> Result<(), String> {
+fn echo(ws: &mut Socket, message: Message) -> Result<(), String> {
     ws.send(message.clone()).map_err(|e| format!("send: {e}"))?;
     let reply = ws.read().map_err(|e| format!("read: {e}"))?;
     if reply == message {
@@ -275,7 +371,7 @@ fn echo_session(url: &str, expect_deflate: bool) -> Result<Vec<Outcome>, String>
 }
 
 /// A ping with a payload; the pong must carry the same bytes.
-fn ping(ws: &mut WebSocket<MaybeTlsStream>) -> Result<(), String> {
+fn ping(ws: &mut Socket) -> Result<(), String> {
     let payload = b"interop-ping \x00\xff";
     ws.send_ping(payload).map_err(|e| format!("ping: {e}"))?;
     match ws.read_event().map_err(|e| format!("read: {e}"))? {

@@ -85,6 +85,8 @@ pub mod utf8;
 pub mod blocking;
 #[cfg(feature = "mio")]
 pub mod mio;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 /// The rustls this crate was built with, for building TLS configurations
 /// of the matching version.

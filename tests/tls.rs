@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::certs::{server_config, Ca, Leaf};
+use common::certs::{serve, server_config, Ca, Leaf};
 use rcgen::date_time_ymd;
 use rfc6455::blocking::{self, MaybeTlsStream, TlsServerStream, WebSocket};
 use rfc6455::rustls;
@@ -13,33 +13,11 @@ use rfc6455::rustls::server::WebPkiClientVerifier;
 use rfc6455::rustls::{AlertDescription, CertificateError, ClientConfig, ServerConfig};
 use rfc6455::{CloseCode, Config, Error, Message};
 use std::io;
-use std::net::TcpListener;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 fn big_config() -> Config {
     Config::default().with_max_size(32 << 20)
-}
-
-/// A one-connection TLS server on 127.0.0.1 that runs `handle` on the
-/// accepted WebSocket. Returns the port and the server's outcome.
-fn serve<T, H>(tls: Arc<ServerConfig>, handle: H) -> (u16, JoinHandle<Result<T, Error>>)
-where
-    T: Send + 'static,
-    H: FnOnce(WebSocket<TlsServerStream>) -> Result<T, Error> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = std::thread::spawn(move || {
-        let (tcp, _) = listener.accept().map_err(Error::Io)?;
-        // Bound every test: a stuck peer fails it instead of hanging it.
-        tcp.set_read_timeout(Some(Duration::from_secs(20)))
-            .map_err(Error::Io)?;
-        let ws = blocking::accept_tls_with(tcp, tls, big_config(), |_| Ok(Default::default()))?;
-        handle(ws)
-    });
-    (port, server)
 }
 
 /// The server side of most tests: echo until the client closes.

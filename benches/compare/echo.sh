@@ -44,6 +44,11 @@ if [ -f "$root/examples/mio-echo-server.rs" ]; then
     (cd "$root" && cargo build --release --quiet --features mio --example mio-echo-server)
     have_mio=1
 fi
+have_tokio=0
+if [ -f "$root/examples/tokio-echo-server.rs" ]; then
+    (cd "$root" && cargo build --release --quiet --features tokio --example tokio-echo-server)
+    have_tokio=1
+fi
 (cd "$here" && cargo build --release --quiet --bins)
 bin="${CARGO_TARGET_DIR:-$here/target}/release"
 examples="$root/target/release/examples"
@@ -100,6 +105,11 @@ if [ "$have_mio" = 1 ]; then
     server_cmd[rfc6455-mio-2t]="$examples/mio-echo-server $addr --threads 2"
     order+=(rfc6455-mio rfc6455-mio-2t)
 fi
+if [ "$have_tokio" = 1 ]; then
+    # A current-thread runtime, the same flavour as the async peers' servers.
+    server_cmd[rfc6455-tokio]="$examples/tokio-echo-server $addr"
+    order+=(rfc6455-tokio)
+fi
 order+=(tungstenite fastwebsockets tokio-websockets)
 # The port each server listens on, when not $PORT.
 declare -A server_port=()
@@ -125,7 +135,7 @@ cases=(
     "10 x 1 MiB|10|1|1048576|"
     "100 x 4 KiB, permessage-deflate|100|1|4096|--deflate"
 )
-deflate_servers=" rfc6455-blocking rfc6455-mio rfc6455-mio-2t "
+deflate_servers=" rfc6455-blocking rfc6455-mio rfc6455-mio-2t rfc6455-tokio "
 if [ "${LOADGEN:-}" = uws ]; then
     # load_test keeps one message in flight per connection, uncompressed.
     kept=()

@@ -2,6 +2,7 @@
 
 use super::{BlockingTransport, MaybeTlsStream, WebSocket};
 use crate::config::Config;
+use crate::connection::Connection;
 use crate::error::Error;
 use crate::handshake::{
     reason_phrase, reject_response, AcceptOptions, ClientOptions, HandshakeError, RejectedResponse,
@@ -344,10 +345,8 @@ where
             }
         }
     };
-    match decide(&request) {
-        Ok(options) => {
-            let protocol = options.protocol.clone();
-            let (response, conn) = upgrade.accept(&request, options);
+    match answer(upgrade, &request, decide) {
+        (response, Ok((conn, protocol))) => {
             stream.write_all(&response)?;
             stream.flush()?;
             Ok(WebSocket::opened(
@@ -356,12 +355,38 @@ where
                 Opened::server(request, protocol),
             ))
         }
-        Err(rejection) => {
-            let _ = stream.write_all(&rejection.response());
+        (response, Err(error)) => {
+            let _ = stream.write_all(&response);
             let _ = stream.flush();
             let _ = stream.shutdown();
-            Err(Error::Handshake(rejection.into_error()))
+            Err(error)
         }
+    }
+}
+
+/// The application's decision on a valid request, sans-IO: the response
+/// bytes to write, then the open connection with its subprotocol, or (for
+/// a refusal) the error to report once the response is written and the
+/// transport closed. Shared by the adapters that take a `decide` callback.
+#[allow(clippy::type_complexity)]
+pub(crate) fn answer<F>(
+    upgrade: ServerUpgrade,
+    request: &Request,
+    decide: F,
+) -> (Vec<u8>, Result<(Connection, Option<String>), Error>)
+where
+    F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
+{
+    match decide(request) {
+        Ok(options) => {
+            let protocol = options.protocol.clone();
+            let (response, conn) = upgrade.accept(request, options);
+            (response, Ok((conn, protocol)))
+        }
+        Err(rejection) => (
+            rejection.response(),
+            Err(Error::Handshake(rejection.into_error())),
+        ),
     }
 }
 

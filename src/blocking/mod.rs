@@ -29,12 +29,16 @@ mod stream;
 mod tls;
 mod transport;
 
+#[cfg(feature = "tokio")]
+pub(crate) use handshake::answer;
 pub use handshake::{
     accept, accept_with, client, connect, connect_with, Rejection, HANDSHAKE_TIMEOUT,
 };
 pub use split::{ReadHalf, Splittable, WriteHalf};
 pub use stream::MaybeTlsStream;
-#[cfg(all(feature = "rustls", feature = "mio"))]
+#[cfg(all(feature = "rustls", feature = "tokio"))]
+pub(crate) use tls::check_alpn;
+#[cfg(all(feature = "rustls", any(feature = "mio", feature = "tokio")))]
 pub(crate) use tls::client_session;
 #[cfg(feature = "rustls")]
 pub use tls::{

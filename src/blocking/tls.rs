@@ -119,6 +119,20 @@ pub(super) fn client_session_for(
     Ok(ClientConnection::new(tls, name)?)
 }
 
+/// A WebSocket handshake is HTTP/1.1 (RFC 6455 §4.1): a server that
+/// negotiated another ALPN protocol would not understand it.
+pub(crate) fn check_alpn(session: &ClientConnection) -> Result<(), Error> {
+    match session.alpn_protocol() {
+        Some(protocol) if protocol != HTTP_1_1 => {
+            let protocol = String::from_utf8_lossy(protocol).into_owned();
+            Err(Error::Tls(rustls::Error::General(format!(
+                "server chose ALPN protocol {protocol:?}; WebSocket needs http/1.1"
+            ))))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// TCP (through the proxy the options select, if any), then TLS with SNI
 /// for the URL's host, then the WebSocket handshake.
 pub(super) fn connect_parsed(
@@ -154,14 +168,9 @@ pub(super) fn tls_over<T: BlockingTransport>(
     }
     let mut stream = StreamOwned::new(session, transport);
     finish_tls_handshake(&mut stream)?;
-    if let Some(protocol) = stream.conn.alpn_protocol() {
-        if protocol != HTTP_1_1 {
-            let protocol = String::from_utf8_lossy(protocol).into_owned();
-            let _ = stream.shutdown();
-            return Err(Error::Tls(rustls::Error::General(format!(
-                "server chose ALPN protocol {protocol:?}; WebSocket needs http/1.1"
-            ))));
-        }
+    if let Err(e) = check_alpn(&stream.conn) {
+        let _ = stream.shutdown();
+        return Err(e);
     }
     Ok(stream)
 }

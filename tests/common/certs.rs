@@ -2,10 +2,15 @@
 //! the rustls configurations the TLS tests of both adapters use.
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rfc6455::blocking::{self, TlsServerStream, WebSocket};
 use rfc6455::rustls::crypto::ring;
 use rfc6455::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rfc6455::rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rfc6455::{Config, Error};
+use std::net::TcpListener;
 use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// A certificate authority that signs leaf certificates.
 pub struct Ca {
@@ -77,4 +82,26 @@ pub fn server_config(leaf: Leaf) -> Arc<ServerConfig> {
         .unwrap();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(config)
+}
+
+/// A one-connection TLS server on 127.0.0.1 that runs `handle` on the
+/// accepted WebSocket. Returns the port and the server's outcome.
+pub fn serve<T, H>(tls: Arc<ServerConfig>, handle: H) -> (u16, JoinHandle<Result<T, Error>>)
+where
+    T: Send + 'static,
+    H: FnOnce(WebSocket<TlsServerStream>) -> Result<T, Error> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().map_err(Error::Io)?;
+        // Room for the largest test message (16 MiB) and its framing.
+        let config = Config::default().with_max_size(32 << 20);
+        // Bound every test: a stuck peer fails it instead of hanging it.
+        tcp.set_read_timeout(Some(Duration::from_secs(20)))
+            .map_err(Error::Io)?;
+        let ws = blocking::accept_tls_with(tcp, tls, config, |_| Ok(Default::default()))?;
+        handle(ws)
+    });
+    (port, server)
 }

@@ -3,16 +3,19 @@
 // servers:
 //
 //   node browser.js ECHO_WS_URL CHAT_HTTP_URL
+//   node browser.js ECHO_WS_URL PAGE_HTTP_URL --echo-page
 //
-// Part one runs the browser's own WebSocket API against examples/echo-server
-// from inside a page; part two opens two pages of examples/chat, has them
-// talk, and adds a plain (non-browser) WebSocket client to the room.
+// Part one runs the browser's own WebSocket API against an echo server
+// (examples/echo-server, or hyper-server's /ws) from inside a page; part two
+// opens two pages of examples/chat, has them talk, and adds a plain
+// (non-browser) WebSocket client to the room. With --echo-page, part two is
+// instead examples/hyper-server's page on /, echoing through its /ws.
 // Prints TAP lines and exits 1 on any failure.
 const { chromium } = require('playwright-core');
 const WebSocket = require('ws');
 const { run, chromiumArgs } = require('./harness');
 
-const [echoUrl, chatUrl] = process.argv.slice(2);
+const [echoUrl, chatUrl, mode] = process.argv.slice(2);
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = 20000;
 
@@ -128,6 +131,41 @@ function plainClient(url, options = {}) {
   });
 }
 
+// An upgrade from another origin's page must be refused with 403.
+async function refusesCrossOrigin(url) {
+  try {
+    const ws = await plainClient(url, { origin: 'http://elsewhere.invalid' });
+    ws.terminate();
+  } catch (error) {
+    if (error.message === 'HTTP 403') return;
+    throw error;
+  }
+  throw new Error('accepted');
+}
+
+// hyper-server's page: it connects to /ws on load, sends a greeting and
+// echoes what is typed; a page from another origin is refused.
+async function echoPage(check, browser) {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const lines = () => page.$$eval('#log li', (items) => items.map((li) => li.textContent));
+  await check('page on / connects to /ws on the same port and gets its echo', async () => {
+    await page.goto(chatUrl);
+    await page.waitForFunction(() => document.getElementById('status').textContent === 'echoed');
+    expectEqual(await lines(), ['hello from the page'], 'log');
+  });
+  await check('text typed in the page comes back', async () => {
+    await page.fill('#text', 'typed ✓');
+    await page.press('#text', 'Enter');
+    await page.waitForFunction(() => document.querySelectorAll('#log li').length === 2);
+    expectEqual(await lines(), ['hello from the page', 'typed ✓'], 'log');
+  });
+  await check('a cross-origin upgrade is refused with 403', async () => {
+    await refusesCrossOrigin(echoUrl);
+  });
+  await page.close();
+}
+
 run(async (check) => {
   const browser = await chromium.launch({
     executablePath,
@@ -139,6 +177,8 @@ run(async (check) => {
     console.log(`# ${await browser.version()}`);
     const page = await browser.newPage();
     page.setDefaultTimeout(TIMEOUT);
+    // hyper-server accepts pages of its own origin only.
+    if (mode === '--echo-page') await page.goto(chatUrl);
     const session = await page.evaluate(inPage, { url: echoUrl, scenario: 'session', timeoutMs: TIMEOUT });
     await check('subprotocol echo selected', () => expectEqual(session.protocol, 'echo', 'ws.protocol'));
     await check('permessage-deflate negotiated', () => {
@@ -161,6 +201,10 @@ run(async (check) => {
       expectEqual(serverClose.close, { code: 4002, reason: 'server-bye', wasClean: true }, 'onclose');
     });
     await page.close();
+    if (mode === '--echo-page') {
+      await echoPage(check, browser);
+      return;
+    }
 
     // Two people chatting through examples/chat, and a plain client.
     const ann = await browser.newPage();
@@ -216,14 +260,7 @@ run(async (check) => {
       await waitForLine(ann, 'Bob the Builder left', 'bob leave');
     });
     await check('a cross-origin upgrade is refused', async () => {
-      try {
-        const ws = await plainClient(wsUrl, { origin: 'http://elsewhere.invalid' });
-        ws.terminate();
-      } catch (error) {
-        if (error.message === 'HTTP 403') return;
-        throw error;
-      }
-      throw new Error('accepted');
+      await refusesCrossOrigin(wsUrl);
     });
     await ann.close();
   } finally {

@@ -33,7 +33,8 @@ install_node_packages
 install_python_packages
 
 say "building examples"
-examples_to_build=(--example echo-server --example chat --example interop-client)
+examples_to_build=(--example echo-server --example chat --example interop-client
+    --example tokio-echo-server --example hyper-server)
 mio_server=
 if [ -f "$root/examples/mio-echo-server.rs" ]; then
     mio_server=1
@@ -49,6 +50,10 @@ start node-ws-server node "$here/node-server.js"
 node_addr=$addr
 start py-websockets-server "$PYTHON" "$here/py-server.py"
 py_addr=$addr
+start tokio-echo-server "$examples/tokio-echo-server" 127.0.0.1:0
+tokio_addr=$addr
+start hyper-server "$examples/hyper-server" 127.0.0.1:0
+hyper_addr=$addr
 
 ws_version=$(npm_version ws)
 pw_version=$(npm_version playwright-core)
@@ -65,6 +70,18 @@ suite "Node ws $ws_version" "interop-client -> ws server" \
     "$examples/interop-client" "ws://$node_addr/"
 suite "Python websockets $websockets_version" "interop-client -> websockets server" \
     "$examples/interop-client" "ws://$py_addr/"
+
+# The tokio adapter: its echo server, hyper's upgrade path, and its client.
+suite "Chromium $chromium_version" "browser -> hyper-server (/ and /ws)" \
+    node "$here/browser.js" "ws://$hyper_addr/ws" "http://$hyper_addr/" --echo-page
+suite "Node ws $ws_version" "ws client -> tokio-echo-server" \
+    node "$here/node-client.js" "ws://$tokio_addr/"
+suite "Python websockets $websockets_version" "websockets client -> tokio-echo-server" \
+    "$PYTHON" "$here/py-client.py" "ws://$tokio_addr/"
+suite "Node ws $ws_version" "interop-client --tokio -> ws server" \
+    "$examples/interop-client" "ws://$node_addr/" --tokio
+suite "Python websockets $websockets_version" "interop-client --tokio -> websockets server" \
+    "$examples/interop-client" "ws://$py_addr/" --tokio
 
 if [ -n "$mio_server" ]; then
     # The mio server is a plain echo server: no close-on-request hook.

@@ -76,6 +76,8 @@ suite "Python websockets $websockets_version" "websockets client -> echo-server 
     env SSL_CERT_FILE="$certs/ca.pem" "$PYTHON" "$here/py-client.py" "wss://localhost:$echo_port/"
 suite "Node ws $ws_version" "interop-client --ca -> ws on https" \
     "$examples/interop-client" "wss://localhost:$node_port/" --ca "$certs/ca.pem"
+suite "Node ws $ws_version" "interop-client --ca --tokio -> ws on https" \
+    "$examples/interop-client" "wss://localhost:$node_port/" --ca "$certs/ca.pem" --tokio
 suite "Chromium $chromium_version" "browser -> echo-server --tls" \
     node "$here/tls-browser.js" "wss://localhost:$echo_port/" "$spki"
 suite "rfc6455 client" "bundled roots -> ws on https" refuses_test_ca

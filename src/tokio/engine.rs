@@ -1,0 +1,490 @@
+//! The poll loop shared by the whole socket and its split halves: a
+//! stream, the sans-IO [`Connection`] and its [`Keepalive`], and the
+//! `poll_*` steps that move bytes between them.
+//!
+//! Every step is a synchronous `poll_*` call that keeps its progress in the
+//! connection (received bytes, queued frames, the write position), never in
+//! a future: a future dropped between two polls loses nothing, which is
+//! what makes the public methods cancel-safe. The split halves call the
+//! same steps with the engine behind a `std::sync::Mutex`, held only for
+//! the duration of one step (non-blocking system calls at most).
+
+use crate::close::CloseCode;
+use crate::connection::{Connection, Event, Role, State};
+use crate::error::Error;
+use crate::message::Message;
+use crate::timer::{Keepalive, Timeout, Timeouts, TimerAction};
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{ready, Context, Poll, Waker};
+use std::io::{self, IoSlice};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+/// Bytes asked of the stream per read, into a buffer shared by the
+/// thread's connections (so it costs an idle connection nothing).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Bytes asked of the stream per read while a frame is arriving, straight
+/// into the connection's buffer.
+const LARGE_READ: usize = 64 * 1024;
+
+thread_local! {
+    /// One read buffer per runtime thread, lent for one `poll_read` at a
+    /// time (no await happens while it is borrowed).
+    static SCRATCH: core::cell::RefCell<Vec<u8>> = core::cell::RefCell::new(vec![0; READ_CHUNK]);
+}
+
+/// Which side of a split socket polls: each keeps its own write waker,
+/// because a stream remembers only the last task that waited to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Side {
+    Reader = 0,
+    Writer = 1,
+}
+
+/// The stream, the connection and its deadlines.
+pub(super) struct Engine<S> {
+    pub(super) io: S,
+    pub(super) conn: Connection,
+    timer: Keepalive<Instant>,
+    /// The armed tokio timer and the deadline it was armed for.
+    sleep: Option<(Pin<Box<Sleep>>, Instant)>,
+    pub(super) high_water_mark: usize,
+    /// The peer ended its side of the stream.
+    eof: bool,
+    /// We shut the stream down; nothing more is read or written.
+    finished: bool,
+    /// Tasks waiting for the stream to take output, by [`Side`].
+    write_wakers: [Option<Waker>; 2],
+    /// The reader's task while it waits for input, woken when the writer
+    /// side ends the connection.
+    read_waker: Option<Waker>,
+}
+
+impl<S> core::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Engine")
+            .field("conn", &self.conn)
+            .field("eof", &self.eof)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
+    /// An engine for a stream whose opening handshake is done; `timer` has
+    /// already been told when it opened.
+    pub(super) fn new(
+        io: S,
+        conn: Connection,
+        timer: Keepalive<Instant>,
+        high_water_mark: usize,
+    ) -> Self {
+        Engine {
+            io,
+            conn,
+            timer,
+            sleep: None,
+            high_water_mark,
+            eof: false,
+            finished: false,
+            write_wakers: [None, None],
+            read_waker: None,
+        }
+    }
+
+    pub(super) fn set_timeouts(&mut self, timeouts: Timeouts) {
+        let now = Instant::now();
+        let mut timer = Keepalive::new(timeouts, now);
+        timer.opened(now);
+        if !self.conn.state().is_open() {
+            timer.closing(now);
+        }
+        self.timer = timer;
+        self.sleep = None;
+    }
+
+    pub(super) fn timeouts(&self) -> Timeouts {
+        self.timer.timeouts()
+    }
+
+    /// The connection's state; `Closed` once the transport is gone.
+    pub(super) fn state(&self) -> State {
+        self.conn.state()
+    }
+
+    // ----- reading -----
+
+    /// The next event of any kind. Pongs and close replies the connection
+    /// queues are written as soon as the stream takes them; the peer's
+    /// close is answered, and the transport closed as RFC 6455 §7.1.1 asks,
+    /// before the connection reports [`Error::Closed`].
+    pub(super) fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+        drive_timer: bool,
+    ) -> Poll<Result<Event, Error>> {
+        loop {
+            match self.conn.poll_event() {
+                Ok(Some(event)) => {
+                    if matches!(event, Event::Close(_)) {
+                        self.timer.closing(Instant::now());
+                    }
+                    if self.conn.has_pending_output() {
+                        // RFC 6455 §5.5.2: answer "as soon as is practical";
+                        // a stream that is full keeps it queued (and this
+                        // task's waker registered) without holding the event.
+                        let _ = self.poll_write_out(cx, side);
+                    }
+                    return Poll::Ready(Ok(event));
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    // The close frame for the violation is queued: it goes
+                    // out before the transport closes (RFC 6455 §7.1.7); a
+                    // stream that is full finishes the job on the next poll.
+                    let _ = self.poll_finish(cx, side);
+                    return Poll::Ready(Err(error));
+                }
+            }
+            if self.conn.state().is_closed() || self.finished {
+                ready!(self.poll_finish(cx, side));
+                return Poll::Ready(Err(self.closed_error()));
+            }
+            if self.conn.has_pending_output() {
+                if let Poll::Ready(Err(e)) = self.poll_write_out(cx, side) {
+                    return Poll::Ready(Err(self.fail_io(e)));
+                }
+            }
+            let filled = if self.conn.output_len() >= self.high_water_mark {
+                // Backpressure: the peer does not read what we owe it, so
+                // read nothing more from it either until the stream takes
+                // some output (whose waker is registered by now).
+                Poll::Pending
+            } else {
+                self.poll_fill(cx, side)
+            };
+            match filled {
+                Poll::Ready(result) => result?,
+                // The deadlines are looked at only when there is nothing
+                // to read: a busy connection pays nothing for them.
+                Poll::Pending if drive_timer && ready!(self.poll_timer(cx))? => {}
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Read once from the stream into the connection.
+    fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<(), Error>> {
+        let io = &mut self.io;
+        let conn = &mut self.conn;
+        let polled = if conn.buffered_input() > 0 {
+            // Part of a frame is here and the rest is on its way: read
+            // straight into the connection's buffer, in larger pieces (it
+            // reserved room for the announced frame), with no copy.
+            let mut buf = ReadBuf::new(conn.read_buf(LARGE_READ));
+            let polled = Pin::new(io).poll_read(cx, &mut buf);
+            let n = buf.filled().len();
+            conn.filled(n);
+            polled.map_ok(|()| n)
+        } else {
+            SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let mut buf = ReadBuf::new(&mut scratch[..]);
+                let polled = Pin::new(io).poll_read(cx, &mut buf);
+                if let Poll::Ready(Ok(())) = polled {
+                    conn.receive(buf.filled());
+                }
+                polled.map_ok(|()| buf.filled().len())
+            })
+        };
+        match polled {
+            Poll::Pending => {
+                // Idle: give the buffers back. Mid-frame, keep the read
+                // buffer's zeroed spare room for the rest of the frame.
+                if self.conn.buffered_input() == 0 {
+                    self.conn.shrink_buffers();
+                }
+                if side == Side::Reader {
+                    self.read_waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            Poll::Ready(Ok(0)) => {
+                self.eof = true;
+                self.conn.receive_eof();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Ok(_)) => {
+                self.timer.received(Instant::now());
+                Poll::Ready(Ok(()))
+            }
+            // A TLS stream reports a TCP close without close_notify this
+            // way; the close handshake (or its absence) says whether
+            // anything was lost, so it ends the stream like EOF.
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                self.eof = true;
+                self.conn.receive_eof();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail_io(e))),
+        }
+    }
+
+    /// After the connection closed: write what is left (the close reply),
+    /// and close the transport. A server closes it at once (RFC 6455
+    /// §7.1.1); a client that completed the close handshake first waits,
+    /// bounded by the close timeout, for the server to close.
+    fn poll_finish(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<()> {
+        if self.finished {
+            return Poll::Ready(());
+        }
+        self.timer.closing(Instant::now());
+        if self.conn.has_pending_output() {
+            match self.poll_write_out(cx, side) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(_)) => {
+                    self.finish();
+                    return Poll::Ready(());
+                }
+                Poll::Pending => {
+                    // The close deadline bounds a peer that never reads.
+                    if let Poll::Ready(Err(_)) = self.poll_timer(cx) {
+                        return Poll::Ready(());
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+        let wait_for_server = self.conn.role() == Role::Client
+            && self.conn.state() == (State::Closed { clean: true });
+        while wait_for_server && !self.eof {
+            if let Poll::Ready(Err(_)) = self.poll_timer(cx) {
+                return Poll::Ready(());
+            }
+            let mut sink = [0u8; 1024];
+            let mut buf = ReadBuf::new(&mut sink);
+            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {}
+                // EOF, or a reset: the WebSocket ended cleanly either way.
+                Poll::Ready(_) => self.eof = true,
+            }
+        }
+        let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+        self.finish();
+        Poll::Ready(())
+    }
+
+    /// The transport is done with: no more reading, writing or deadlines.
+    fn finish(&mut self) {
+        self.finished = true;
+        self.timer.finished();
+        self.sleep = None;
+        // Marks a close handshake that did not complete as unclean.
+        self.conn.receive_eof();
+        self.conn.shrink_buffers();
+        self.wake_all();
+    }
+
+    fn wake_all(&mut self) {
+        for waker in self.write_wakers.iter_mut().chain([&mut self.read_waker]) {
+            if let Some(waker) = waker.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    /// An I/O error ends the connection: record it and give the error.
+    fn fail_io(&mut self, e: io::Error) -> Error {
+        self.finish();
+        Error::from(e)
+    }
+
+    pub(super) fn closed_error(&self) -> Error {
+        self.conn.closed_error()
+    }
+
+    // ----- deadlines -----
+
+    /// Arm tokio's timer for the next deadline and act on one that passed:
+    /// queue a keepalive ping (`Ready(Ok(true))`: output to write), or cut
+    /// the transport on an expired handshake, pong or close timeout.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
+        let mut queued = false;
+        loop {
+            let Some(deadline) = self.timer.poll_timeout() else {
+                self.sleep = None;
+                return Poll::Ready(Ok(queued));
+            };
+            // Deadlines move later as input flows; the timer is re-armed
+            // only when one moves earlier, and a wakeup at the old deadline
+            // finds nothing due (handle_timeout is then a no-op).
+            match &mut self.sleep {
+                Some((sleep, armed)) if deadline < *armed => {
+                    sleep.as_mut().reset(deadline);
+                    *armed = deadline;
+                }
+                Some(_) => {}
+                None => self.sleep = Some((Box::pin(tokio::time::sleep_until(deadline)), deadline)),
+            }
+            let Some((sleep, armed)) = &mut self.sleep else {
+                return Poll::Ready(Ok(queued));
+            };
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Ready(Ok(queued));
+            }
+            let now = Instant::now();
+            match self.timer.handle_timeout(now) {
+                None => {
+                    // Fired early for a deadline that has since moved.
+                    if let Some(next) = self.timer.poll_timeout() {
+                        sleep.as_mut().reset(next);
+                        *armed = next;
+                    }
+                }
+                Some(TimerAction::SendPing) => {
+                    queued |= self.conn.send_ping(&[]).is_ok();
+                }
+                Some(TimerAction::Expired(why)) => {
+                    // No close frame: a peer that answers nothing would not
+                    // read it either.
+                    let _ = Pin::new(&mut self.io).poll_shutdown(cx);
+                    self.finish();
+                    return Poll::Ready(Err(timeout_error(why)));
+                }
+            }
+        }
+    }
+
+    // ----- writing -----
+
+    /// Write pending output until the stream would block, then flush the
+    /// stream (TLS records). On `Pending` this side's waker is registered.
+    pub(super) fn poll_write_out(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+    ) -> Poll<io::Result<()>> {
+        if self.finished {
+            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+        }
+        let mut progressed = false;
+        while self.conn.has_pending_output() {
+            let io = Pin::new(&mut self.io);
+            let mut slices = [IoSlice::new(&[]); 16];
+            let count = self.conn.output_vectored(&mut slices);
+            // One chunk (the common case for small messages) is a plain
+            // write: the same bytes, without the kernel's iovec handling.
+            let polled = if count > 1 && io.is_write_vectored() {
+                io.poll_write_vectored(cx, &slices[..count])
+            } else {
+                io.poll_write(cx, &slices[0])
+            };
+            match polled {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    self.conn.advance_output(n);
+                    progressed = true;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    self.write_wakers[side as usize] = Some(cx.waker().clone());
+                    self.wake_other_writer(side, progressed);
+                    return Poll::Pending;
+                }
+            }
+        }
+        self.wake_other_writer(side, progressed);
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    /// The stream keeps one write waker: after progress, wake the other
+    /// side in case it waited (for room under the mark, or to write).
+    fn wake_other_writer(&mut self, side: Side, progressed: bool) {
+        if progressed {
+            let other = 1 - side as usize;
+            if let Some(waker) = self.write_wakers[other].take() {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Ready once pending output is under the high-water mark, writing to
+    /// get there.
+    pub(super) fn poll_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+        drive_timer: bool,
+    ) -> Poll<Result<(), Error>> {
+        loop {
+            if self.finished {
+                return Poll::Ready(Err(self.closed_error()));
+            }
+            if self.conn.output_len() < self.high_water_mark {
+                return Poll::Ready(Ok(()));
+            }
+            match self.poll_write_out(cx, side) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.fail_io(e))),
+                Poll::Pending => {
+                    if drive_timer {
+                        ready!(self.poll_timer(cx))?;
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    /// Queue a message (after [`poll_ready`](Self::poll_ready)).
+    pub(super) fn start_send(&mut self, message: Message) -> Result<(), Error> {
+        match self.conn.send(message) {
+            Err(Error::SendAfterClose) if self.finished || self.conn.state().is_closed() => {
+                Err(self.closed_error())
+            }
+            other => other,
+        }
+    }
+
+    /// Write everything queued.
+    pub(super) fn poll_flush(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+        drive_timer: bool,
+    ) -> Poll<Result<(), Error>> {
+        if self.finished && !self.conn.has_pending_output() {
+            return Poll::Ready(Ok(()));
+        }
+        match self.poll_write_out(cx, side) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail_io(e))),
+            Poll::Pending => {
+                if drive_timer {
+                    ready!(self.poll_timer(cx))?;
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Queue our close frame; the close deadline starts.
+    pub(super) fn start_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if self.finished {
+            return Ok(());
+        }
+        self.conn.close(code, reason)?;
+        self.timer.closing(Instant::now());
+        Ok(())
+    }
+}
+
+/// The error a passed deadline is reported with, as in the other
+/// adapters ([`Error::is_timeout`] is true for it).
+pub(super) fn timeout_error(why: Timeout) -> Error {
+    Error::Timeout(why)
+}

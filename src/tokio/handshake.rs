@@ -1,0 +1,235 @@
+//! Opening handshakes over an async stream, bounded by the handshake
+//! deadline of [`Timeouts::default`] (10 s, as the blocking adapter's
+//! `HANDSHAKE_TIMEOUT`), counted by a sans-IO [`Keepalive`].
+
+use super::socket::{Session, WebSocket};
+use super::stream::MaybeTlsStream;
+use crate::blocking::{answer, Rejection};
+use crate::config::Config;
+use crate::error::Error;
+use crate::handshake::{AcceptOptions, ClientOptions, Request, ServerOptions, WsUrl};
+use crate::timer::{Keepalive, Timeout, Timeouts};
+use crate::upgrade::{ClientUpgrade, ServerUpgrade};
+use core::future::Future;
+use std::io;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// Bytes read per call during the handshake (the upgrade keeps only what
+/// it needs to parse the header).
+const HANDSHAKE_CHUNK: usize = 4096;
+
+/// Connect to a `ws://` URL (or, with the `rustls` feature, a `wss://`
+/// one) with default options.
+///
+/// **Cancel safety**: not cancel-safe (nothing to resume: dropping it
+/// drops the half-open connection).
+pub async fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    connect_with(url, ClientOptions::default(), Config::default()).await
+}
+
+/// Connect with subprotocols, headers and limits. The TCP connection and
+/// the handshake together must finish within the handshake deadline.
+///
+/// `wss://` URLs need the `rustls` feature (TLS verified against the
+/// Mozilla roots compiled into the crate); without it they fail with
+/// [`io::ErrorKind::Unsupported`]: open a TLS stream yourself and use
+/// [`client`].
+pub async fn connect_with(
+    url: &str,
+    options: ClientOptions,
+    config: Config,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    let parsed = WsUrl::parse(url)?;
+    if parsed.secure {
+        #[cfg(feature = "rustls")]
+        return super::tls::connect_parsed(
+            &parsed,
+            crate::blocking::default_tls_config(),
+            options,
+            config,
+        )
+        .await;
+        #[cfg(not(feature = "rustls"))]
+        return Err(Error::Io(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "wss:// needs the rustls feature (or a TLS stream passed to tokio::client)",
+        )));
+    }
+    let timer = start();
+    let stream = within(&timer, tcp_connect(&parsed)).await?;
+    run_client(
+        MaybeTlsStream::Plain(stream),
+        &parsed,
+        options,
+        config,
+        timer,
+    )
+    .await
+}
+
+/// Open the TCP connection for `url`, without Nagle's delay (frames are
+/// written whole; waiting to coalesce them only adds latency).
+pub(super) async fn tcp_connect(url: &WsUrl) -> Result<TcpStream, Error> {
+    let stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Run the client handshake over a stream the caller opened (TCP, TLS,
+/// a Unix socket, an in-memory duplex...).
+pub async fn client<S>(
+    stream: S,
+    url: &str,
+    options: ClientOptions,
+    config: Config,
+) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let parsed = WsUrl::parse(url)?;
+    run_client(stream, &parsed, options, config, start()).await
+}
+
+pub(super) async fn run_client<S>(
+    mut stream: S,
+    url: &WsUrl,
+    options: ClientOptions,
+    config: Config,
+    mut timer: Keepalive<Instant>,
+) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut upgrade = ClientUpgrade::new(url, options, config);
+    let exchange = async {
+        stream.write_all(upgrade.request()).await?;
+        stream.flush().await?;
+        let mut buf = [0u8; HANDSHAKE_CHUNK];
+        loop {
+            let n = read_some(&mut stream, &mut buf).await?;
+            if let Some(done) = upgrade.receive(&buf[..n])? {
+                return Ok::<_, Error>(done);
+            }
+        }
+    };
+    let (conn, response) = within(&timer, exchange).await?;
+    timer.opened(Instant::now());
+    let session = Session {
+        protocol: response.protocol.clone(),
+        response: Some(response),
+        request: None,
+    };
+    Ok(WebSocket::with_session(stream, conn, timer, session))
+}
+
+/// Accept a WebSocket upgrade on `stream` with default settings.
+///
+/// **Cancel safety**: not cancel-safe (dropping it drops the stream).
+pub async fn accept<S>(stream: S) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_with(stream, Config::default(), |_| Ok(AcceptOptions::default())).await
+}
+
+/// Accept an upgrade, letting `decide` see the request (path, headers,
+/// offered subprotocols) and pick a subprotocol or refuse, exactly as
+/// [`blocking::accept_with`](crate::blocking::accept_with). Invalid
+/// requests are answered with the matching HTTP error (400, 405, 426, 431)
+/// and a refusal with its status; both return [`Error::Handshake`]. A
+/// client that has not sent its whole request within the handshake deadline
+/// is cut off with an [`io::ErrorKind::TimedOut`] error.
+pub async fn accept_with<S, F>(
+    mut stream: S,
+    config: Config,
+    decide: F,
+) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
+{
+    let mut timer = start();
+    let mut upgrade = ServerUpgrade::with_options(config, ServerOptions::default());
+    let receiving = async {
+        let mut buf = [0u8; HANDSHAKE_CHUNK];
+        loop {
+            let n = read_some(&mut stream, &mut buf).await?;
+            if let Some(request) = upgrade.receive(&buf[..n])? {
+                return Ok::<_, Error>(request);
+            }
+        }
+    };
+    let request = match within(&timer, receiving).await {
+        Ok(request) => request,
+        Err(error) => {
+            // Answer with the matching HTTP status (400, 426, 431...)
+            // before closing, as RFC 6455 §4.2.1 asks.
+            if let Error::Handshake(e) = &error {
+                if let Some(response) = e.http_response() {
+                    let _ = within(&timer, stream.write_all(&response)).await;
+                }
+            }
+            let _ = within(&timer, stream.shutdown()).await;
+            return Err(error);
+        }
+    };
+    let (response, outcome) = answer(upgrade, &request, decide);
+    let written = within(&timer, async {
+        stream.write_all(&response).await?;
+        stream.flush().await?;
+        Ok::<_, io::Error>(())
+    })
+    .await;
+    match outcome {
+        Ok((conn, protocol)) => {
+            written?;
+            timer.opened(Instant::now());
+            let session = Session {
+                protocol,
+                response: None,
+                request: Some(request),
+            };
+            Ok(WebSocket::with_session(stream, conn, timer, session))
+        }
+        Err(error) => {
+            let _ = within(&timer, stream.shutdown()).await;
+            Err(error)
+        }
+    }
+}
+
+/// A fresh timer: the handshake deadline starts now.
+pub(super) fn start() -> Keepalive<Instant> {
+    Keepalive::new(Timeouts::default(), Instant::now())
+}
+
+/// Run `work` until the timer's (handshake) deadline.
+pub(super) async fn within<T, E>(
+    timer: &Keepalive<Instant>,
+    work: impl Future<Output = Result<T, E>>,
+) -> Result<T, Error>
+where
+    Error: From<E>,
+{
+    match timer.poll_timeout() {
+        Some(deadline) => match tokio::time::timeout_at(deadline, work).await {
+            Ok(result) => result.map_err(Error::from),
+            Err(_) => Err(super::engine::timeout_error(Timeout::Handshake)),
+        },
+        None => work.await.map_err(Error::from),
+    }
+}
+
+/// One read; the end of the stream before the handshake is done is an
+/// error.
+async fn read_some<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
+    match stream.read(buf).await? {
+        0 => Err(Error::Io(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed during the handshake",
+        ))),
+        n => Ok(n),
+    }
+}

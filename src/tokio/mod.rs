@@ -1,0 +1,122 @@
+//! An async WebSocket for tokio (feature `tokio`): any
+//! `AsyncRead + AsyncWrite + Unpin` stream, `Stream` + `Sink`, owned split
+//! halves, and (feature `hyper`) upgrades of hyper 1.x requests.
+//!
+//! A thin loop around the sans-IO [`Connection`](crate::Connection), like
+//! the [`blocking`](crate::blocking) and `mio` adapters, with
+//! the same handshakes, rejections and close behaviour: read bytes into
+//! the connection, take events out, write its pending output with one
+//! vectored write. It spawns no task: everything happens inside the
+//! futures you await, so dropping a socket (or both halves) closes the
+//! stream and leaves nothing behind.
+//!
+//! The futures-io traits (smol, async-std) are not supported: tokio only.
+//!
+//! ```no_run
+//! use rfc6455::{tokio as ws, CloseCode, Message};
+//!
+//! # async fn client() -> Result<(), rfc6455::Error> {
+//! let mut socket = ws::connect("ws://127.0.0.1:9001/chat").await?;
+//! socket.send(Message::text("hello")).await?;
+//! let reply = socket.read().await?;            // pings are answered for you
+//! println!("{}", reply.as_text().unwrap_or("<binary>"));
+//! socket.close_and_wait(CloseCode::NORMAL, "bye").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! An echo server, a task per connection:
+//!
+//! ```no_run
+//! use rfc6455::{tokio as ws, Error};
+//! use tokio::net::TcpListener;
+//!
+//! # async fn server() -> std::io::Result<()> {
+//! let listener = TcpListener::bind("127.0.0.1:9001").await?;
+//! loop {
+//!     let (tcp, _) = listener.accept().await?;
+//!     tokio::spawn(async move {
+//!         let mut socket = ws::accept(tcp).await?;
+//!         loop {
+//!             match socket.read().await {
+//!                 Ok(message) => socket.send(message).await?,
+//!                 Err(Error::Closed { .. }) => return Ok(()),
+//!                 Err(e) => return Err(e),
+//!             }
+//!         }
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! Reading and writing from two tasks, with [`split`](WebSocket::split):
+//!
+//! ```no_run
+//! use rfc6455::{tokio as ws, Message};
+//!
+//! # async fn run() -> Result<(), rfc6455::Error> {
+//! let socket = ws::connect("ws://127.0.0.1:9001/feed").await?;
+//! let (mut reader, mut writer) = socket.split();
+//! tokio::spawn(async move {
+//!     for i in 0..10 {
+//!         writer.send(Message::text(format!("tick {i}"))).await?;
+//!     }
+//!     Ok::<_, rfc6455::Error>(())
+//! });
+//! while let Ok(message) = reader.read().await {
+//!     println!("{message:?}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Cancel safety
+//!
+//! Every step keeps its progress in the connection (bytes received, frames
+//! queued, how much of them was written), never in the future, so a
+//! future dropped mid-way (a `tokio::select!` branch that lost, a
+//! `tokio::time::timeout`) loses and corrupts nothing:
+//!
+//! | method | cancel-safe | if dropped before it finishes |
+//! |---|---|---|
+//! | `read`, `read_event`, `Stream::poll_next` | yes | no message is lost: bytes read stay buffered, and the next call returns the message |
+//! | `send`, `feed`, `Sink::send` | queued whole or not at all | before there was room under the high-water mark: the message is dropped unsent; after: it is queued and its remaining bytes go out with the next write |
+//! | `send_ping`, `close` | yes | the frame is queued at once and goes out with the next write |
+//! | `flush` | yes | what was not written stays queued |
+//! | `close_and_wait` | yes | calling it again resumes the wait |
+//! | `connect*`, `client`, `accept*` | no | the half-open connection is dropped |
+//!
+//! # Backpressure and deadlines
+//!
+//! `send` (and `Sink::poll_ready`) waits while more than the high-water
+//! mark ([`DEFAULT_HIGH_WATER_MARK`], see
+//! [`WebSocket::set_high_water_mark`]) is queued, so a peer that never
+//! reads cannot grow our memory; reading stops too while the stream takes
+//! none of the pongs we owe. The connection's [`Timeouts`] (handshake,
+//! keepalive ping, pong and close; defaults 10 s, 20 s, 20 s, 5 s) run on a
+//! sans-IO [`Keepalive`](crate::Keepalive) and tokio's timer, while a
+//! read, send or flush is in progress (on a split socket: while the read
+//! half reads). An expired deadline closes the stream and fails the call
+//! with an [`std::io::ErrorKind::TimedOut`] error.
+
+mod engine;
+mod handshake;
+#[cfg(feature = "hyper")]
+pub mod hyper;
+mod socket;
+mod split;
+mod stream;
+#[cfg(feature = "rustls")]
+mod tls;
+
+pub use crate::blocking::Rejection;
+pub use crate::timer::Timeouts;
+pub use handshake::{accept, accept_with, client, connect, connect_with};
+pub use socket::WebSocket;
+pub use split::{ReadHalf, WriteHalf};
+pub use stream::MaybeTlsStream;
+#[cfg(feature = "rustls")]
+pub use tls::{connect_tls, TlsStream};
+
+/// Pending output (bytes) above which `send` waits, unless
+/// [`WebSocket::set_high_water_mark`] says otherwise (the mio adapter's
+/// default too).
+pub const DEFAULT_HIGH_WATER_MARK: usize = 256 * 1024;

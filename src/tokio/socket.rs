@@ -1,0 +1,299 @@
+//! The async WebSocket: one stream, read and written by one task (or by two
+//! after [`split`](WebSocket::split)).
+
+use super::engine::{Engine, Side};
+use super::split::{ReadHalf, WriteHalf};
+use super::DEFAULT_HIGH_WATER_MARK;
+use crate::close::{CloseCode, CloseFrame};
+use crate::connection::{Connection, Event, State};
+use crate::error::Error;
+use crate::handshake::{Request, ServerResponse};
+use crate::message::Message;
+use crate::timer::{Keepalive, Timeouts};
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::future::poll_fn;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+
+/// What the opening handshake left to look at later.
+#[derive(Debug, Default)]
+pub(super) struct Session {
+    pub(super) protocol: Option<String>,
+    pub(super) response: Option<ServerResponse>,
+    pub(super) request: Option<Request>,
+}
+
+/// A WebSocket over an async stream (`AsyncRead + AsyncWrite + Unpin`).
+///
+/// See the [module docs](super) for the cancel safety of each method.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    pub(super) engine: Engine<S>,
+    pub(super) session: Arc<Session>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Wrap a stream whose handshake is already done, with a connection
+    /// built for it (see [`ClientUpgrade`](crate::ClientUpgrade) and
+    /// [`ServerUpgrade`](crate::ServerUpgrade)). Deadlines are
+    /// [`Timeouts::default`] and the high-water mark
+    /// [`DEFAULT_HIGH_WATER_MARK`]; both can be changed.
+    pub fn from_parts(stream: S, conn: Connection, protocol: Option<String>) -> Self {
+        let session = Session {
+            protocol,
+            ..Session::default()
+        };
+        let mut timer = Keepalive::new(Timeouts::default(), Instant::now());
+        timer.opened(Instant::now());
+        Self::with_session(stream, conn, timer, session)
+    }
+
+    pub(super) fn with_session(
+        stream: S,
+        conn: Connection,
+        timer: Keepalive<Instant>,
+        session: Session,
+    ) -> Self {
+        WebSocket {
+            engine: Engine::new(stream, conn, timer, DEFAULT_HIGH_WATER_MARK),
+            session: Arc::new(session),
+        }
+    }
+
+    // ----- getters and settings -----
+
+    /// The subprotocol agreed in the handshake.
+    pub fn protocol(&self) -> Option<&str> {
+        self.session.protocol.as_deref()
+    }
+
+    /// Client side: the server's `101` response (`None` on a server).
+    pub fn response(&self) -> Option<&ServerResponse> {
+        self.session.response.as_ref()
+    }
+
+    /// Server side: the client's upgrade request (`None` on a client).
+    pub fn request(&self) -> Option<&Request> {
+        self.session.request.as_ref()
+    }
+
+    /// The connection state. `Closed` once the close handshake completed,
+    /// the connection failed or the transport ended.
+    pub fn state(&self) -> State {
+        self.engine.state()
+    }
+
+    /// The sans-IO connection, for its configuration and counters.
+    pub fn connection(&self) -> &Connection {
+        &self.engine.conn
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.engine.io
+    }
+
+    /// The underlying stream, mutably. Reading from or writing to it
+    /// directly corrupts the WebSocket stream.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.engine.io
+    }
+
+    /// Keepalive ping, pong and close deadlines (the handshake one is
+    /// spent). Restarts the silence count from now.
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.engine.set_timeouts(timeouts);
+    }
+
+    /// The deadlines in force.
+    pub fn timeouts(&self) -> Timeouts {
+        self.engine.timeouts()
+    }
+
+    /// Pending output (bytes) above which [`send`](Self::send) waits for
+    /// the stream to take some. One message larger than the mark still goes
+    /// out whole when the output is below it.
+    pub fn set_high_water_mark(&mut self, bytes: usize) {
+        self.engine.high_water_mark = bytes.max(1);
+    }
+
+    /// Bytes queued for the stream and not yet written.
+    pub fn pending_output(&self) -> usize {
+        self.engine.conn.output_len()
+    }
+
+    // ----- reading -----
+
+    /// The next message. Pings are answered and the peer's close is
+    /// replied to along the way. Once the connection is over this returns
+    /// [`Error::Closed`], every time.
+    ///
+    /// **Cancel safety**: cancel-safe. Bytes read stay in the connection
+    /// and a message is taken out of it only when this returns it.
+    pub async fn read(&mut self) -> Result<Message, Error> {
+        poll_fn(|cx| self.poll_read(cx)).await
+    }
+
+    /// [`read`](Self::read) as a poll function.
+    pub fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message, Error>> {
+        poll_message(&mut self.engine, cx, Side::Reader, true)
+    }
+
+    /// The next event of any kind (pings, pongs, the peer's close and, in
+    /// streaming mode, fragments included).
+    ///
+    /// **Cancel safety**: cancel-safe, as [`read`](Self::read).
+    pub async fn read_event(&mut self) -> Result<Event, Error> {
+        poll_fn(|cx| self.engine.poll_event(cx, Side::Reader, true)).await
+    }
+
+    // ----- writing -----
+
+    /// Send a message: wait while pending output is over the high-water
+    /// mark, queue the message, and write everything queued. To queue
+    /// several messages and write them in one go, see [`feed`](Self::feed).
+    ///
+    /// **Cancel safety**: a message is queued whole or not at all. Dropped
+    /// while waiting for room, the message is dropped unsent; dropped
+    /// while writing, the message is queued and its remaining bytes go out
+    /// with the next `send`, `flush` or `read`. The stream never sees part
+    /// of a frame followed by another frame.
+    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.engine.poll_ready(cx, Side::Writer, true)).await?;
+        self.engine.start_send(message)?;
+        self.flush().await
+    }
+
+    /// Queue a message without writing it: wait while pending output is
+    /// over the high-water mark, then queue. [`flush`](Self::flush) writes
+    /// it, and so does the next [`read`](Self::read) before it waits for
+    /// input, so a request/response loop that answers with `feed` writes
+    /// all the answers to one read's requests with one system call.
+    ///
+    /// **Cancel safety**: queued whole or not at all, as [`send`](Self::send).
+    pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.engine.poll_ready(cx, Side::Writer, true)).await?;
+        self.engine.start_send(message)
+    }
+
+    /// Send a ping (at most 125 bytes) and write it out.
+    ///
+    /// **Cancel safety**: as [`send`](Self::send) once queued.
+    pub async fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.engine.conn.send_ping(payload)?;
+        self.flush().await
+    }
+
+    /// Write all queued output.
+    ///
+    /// **Cancel safety**: cancel-safe: what was not written stays queued.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.engine.poll_flush(cx, Side::Writer, true)).await
+    }
+
+    /// Start the close handshake and write the close frame. Keep calling
+    /// [`read`](Self::read) until it returns [`Error::Closed`] to receive
+    /// the peer's reply (messages already in flight arrive first), or use
+    /// [`close_and_wait`](Self::close_and_wait).
+    ///
+    /// **Cancel safety**: cancel-safe; the close frame is queued at once.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.engine.start_close(code, reason)?;
+        self.flush().await
+    }
+
+    /// Close and wait for the peer's close frame (and, on a client, for the
+    /// server to close the transport), discarding messages that arrive
+    /// meanwhile; the close timeout bounds the wait. Returns the peer's
+    /// close frame, if it sent a code.
+    ///
+    /// **Cancel safety**: cancel-safe; calling it again resumes the wait.
+    pub async fn close_and_wait(
+        &mut self,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<Option<CloseFrame>, Error> {
+        self.close(code, reason).await?;
+        loop {
+            match self.read_event().await {
+                Ok(_) => continue,
+                Err(Error::Closed { frame, .. }) => return Ok(frame),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Split into a read half and a write half that two tasks can use at
+    /// the same time (see [`ReadHalf`] for how they share the stream).
+    pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
+        super::split::split(self)
+    }
+}
+
+/// The next whole message from `engine` (fragments as binary pieces).
+pub(super) fn poll_message<S: AsyncRead + AsyncWrite + Unpin>(
+    engine: &mut Engine<S>,
+    cx: &mut Context<'_>,
+    side: Side,
+    drive_timer: bool,
+) -> Poll<Result<Message, Error>> {
+    loop {
+        match core::task::ready!(engine.poll_event(cx, side, drive_timer))? {
+            Event::Message(message) => return Poll::Ready(Ok(message)),
+            // Streaming mode: a piece of text may end inside a code point,
+            // so every piece is handed out as bytes; use read_event() to
+            // see kinds and message boundaries.
+            Event::Fragment(fragment) => return Poll::Ready(Ok(Message::Binary(fragment.data))),
+            Event::Ping(_) | Event::Pong(_) | Event::Close(_) => continue,
+        }
+    }
+}
+
+/// A [`Stream`](futures_core::Stream) item from a message poll: the end of
+/// the connection ends the stream; any other error is an item.
+pub(super) fn stream_item(
+    polled: Poll<Result<Message, Error>>,
+) -> Poll<Option<Result<Message, Error>>> {
+    match polled {
+        Poll::Ready(Err(Error::Closed { .. })) => Poll::Ready(None),
+        Poll::Ready(other) => Poll::Ready(Some(other)),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+/// Messages until the connection ends; a protocol or I/O error is an item,
+/// after which the stream ends.
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for WebSocket<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        stream_item(self.get_mut().poll_read(cx))
+    }
+}
+
+/// `poll_ready` waits for room under the high-water mark, `start_send`
+/// queues, `poll_flush` writes, `poll_close` sends a 1000 close frame and
+/// writes it (read on to receive the peer's reply).
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().engine.poll_ready(cx, Side::Writer, true)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.get_mut().engine.start_send(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().engine.poll_flush(cx, Side::Writer, true)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let engine = &mut self.get_mut().engine;
+        engine.start_close(CloseCode::NORMAL, "")?;
+        engine.poll_flush(cx, Side::Writer, true)
+    }
+}

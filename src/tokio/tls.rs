@@ -1,0 +1,267 @@
+//! `wss://` for the tokio adapter (features `tokio` and `rustls`): a rustls
+//! client session driven over any `AsyncRead + AsyncWrite`.
+//!
+//! rustls is sans-IO like this crate's core: it takes TLS records in
+//! (`read_tls`) and hands records out (`write_tls`). [`TlsStream`] moves
+//! them with the stream's poll functions, so no TLS glue crate is needed.
+//! As in the blocking adapter, the TLS handshake finishes before the
+//! WebSocket one starts, so a refused certificate is an [`Error::Tls`] from
+//! [`connect_tls`].
+
+use super::handshake::{run_client, start, tcp_connect, within};
+use super::stream::MaybeTlsStream;
+use super::WebSocket;
+use crate::blocking::{check_alpn, client_session};
+use crate::config::Config;
+use crate::error::Error;
+use crate::handshake::{ClientOptions, WsUrl};
+use core::pin::Pin;
+use core::task::{ready, Context, Poll};
+use rustls::{ClientConfig, ClientConnection};
+use std::future::poll_fn;
+use std::io::{self, IoSlice, Read, Write};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Connect to a `wss://` URL with your own TLS configuration (a private CA,
+/// client certificates); a `ws://` URL connects without TLS.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), rfc6455::Error> {
+/// use rfc6455::{blocking, tokio as ws};
+/// let tls = blocking::default_tls_config();
+/// let mut socket = ws::connect_tls("wss://echo.example/", tls, Default::default(), Default::default()).await?;
+/// socket.send(rfc6455::Message::text("hi")).await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect_tls(
+    url: &str,
+    tls: Arc<ClientConfig>,
+    options: ClientOptions,
+    config: Config,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    let parsed = WsUrl::parse(url)?;
+    if !parsed.secure {
+        let timer = start();
+        let stream = within(&timer, tcp_connect(&parsed)).await?;
+        return run_client(
+            MaybeTlsStream::Plain(stream),
+            &parsed,
+            options,
+            config,
+            timer,
+        )
+        .await;
+    }
+    connect_parsed(&parsed, tls, options, config).await
+}
+
+/// TCP, then TLS with SNI for the URL's host, then the WebSocket
+/// handshake, all within the handshake deadline.
+pub(super) async fn connect_parsed(
+    url: &WsUrl,
+    tls: Arc<ClientConfig>,
+    options: ClientOptions,
+    config: Config,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    let session = client_session(url, tls)?;
+    let timer = start();
+    let tcp = within(&timer, tcp_connect(url)).await?;
+    let mut stream = TlsStream::new(tcp, session);
+    within(&timer, poll_fn(|cx| stream.poll_handshake(cx))).await?;
+    check_alpn(&stream.session)?;
+    let stream = MaybeTlsStream::Rustls(Box::new(stream));
+    run_client(stream, url, options, config, timer).await
+}
+
+/// A rustls client session over an async stream.
+#[derive(Debug)]
+pub struct TlsStream<S> {
+    io: S,
+    session: ClientConnection,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
+    /// Run `session` over `io`; the TLS handshake happens as the stream is
+    /// read and written.
+    pub fn new(io: S, session: ClientConnection) -> Self {
+        TlsStream { io, session }
+    }
+
+    /// The stream underneath.
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// The TLS session (negotiated protocol, peer certificates...).
+    pub fn session(&self) -> &ClientConnection {
+        &self.session
+    }
+
+    /// Drive the TLS handshake to its end.
+    pub fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        while self.session.is_handshaking() {
+            if self.session.wants_write() {
+                ready!(self.poll_write_tls(cx))?;
+                continue;
+            }
+            if ready!(self.poll_read_tls(cx))? == 0 {
+                return Poll::Ready(Err(Error::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed during the TLS handshake",
+                ))));
+            }
+        }
+        ready!(self.poll_write_tls(cx))?;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Write TLS records until the session has none or the stream is full.
+    fn poll_write_tls(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.session.wants_write() {
+            let mut io = Bridge {
+                io: &mut self.io,
+                cx,
+            };
+            match self.session.write_tls(&mut io) {
+                Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Poll::Pending,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Read TLS records once and process them; `Ok(0)` at the end of the
+    /// stream. A TLS error queues its alert, which is sent on the way out.
+    fn poll_read_tls(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut io = Bridge {
+            io: &mut self.io,
+            cx,
+        };
+        let n = match self.session.read_tls(&mut io) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Poll::Pending,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        if let Err(e) = self.session.process_new_packets() {
+            let _ = self.poll_write_tls(cx);
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e)));
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            match this.session.reader().read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // UnexpectedEof: TCP ended without close_notify.
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            // Records the session owes the peer (key updates, alerts) go
+            // out while we wait; a full stream does not hold up reading.
+            if let Poll::Ready(Err(e)) = this.poll_write_tls(cx) {
+                return Poll::Ready(Err(e));
+            }
+            // At EOF the reader above reports it on the next turn.
+            ready!(this.poll_read_tls(cx))?;
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        // Backpressure: encrypt more only once earlier records are out, so
+        // the session's buffer stays bounded by one write's worth.
+        ready!(this.poll_write_tls(cx))?;
+        let n = this.session.writer().write_vectored(bufs)?;
+        if let Poll::Ready(Err(e)) = this.poll_write_tls(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.session.writer().flush()?;
+        ready!(this.poll_write_tls(cx))?;
+        Pin::new(&mut this.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.session.send_close_notify();
+        ready!(this.poll_write_tls(cx))?;
+        Pin::new(&mut this.io).poll_shutdown(cx)
+    }
+}
+
+/// The async stream seen as a `std::io` one for rustls's record I/O:
+/// `Pending` becomes `WouldBlock` (with the task's waker registered).
+struct Bridge<'a, 'b, S> {
+    io: &'a mut S,
+    cx: &'a mut Context<'b>,
+}
+
+impl<S: AsyncRead + Unpin> Read for Bridge<'_, '_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut buf = ReadBuf::new(buf);
+        match Pin::new(&mut *self.io).poll_read(self.cx, &mut buf) {
+            Poll::Ready(Ok(())) => Ok(buf.filled().len()),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> Write for Bridge<'_, '_, S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match Pin::new(&mut *self.io).poll_write(self.cx, buf) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match Pin::new(&mut *self.io).poll_write_vectored(self.cx, bufs) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match Pin::new(&mut *self.io).poll_flush(self.cx) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
