@@ -12,7 +12,12 @@
 //! payload, a client copies and masks it), drained every 64 KiB as a
 //! socket would. Broadcast: one message to 1,000 server connections, sent
 //! with `send_binary` (a copy per connection), `send` (the message's
-//! `Bytes` shared) and `send_prepared` (framed once, shared).
+//! `Bytes` shared) and `send_prepared` (framed once, shared); and to 1,000
+//! permessage-deflate connections, with context takeover and without
+//! (`server_no_context_takeover`): `send` (compressed per connection)
+//! against `send_prepared` of a `PreparedMessage::compressed` (compressed
+//! once per broadcast, its construction measured too), each connection
+//! releasing its compressor when drained as the mio adapter does.
 
 mod common;
 
@@ -189,7 +194,66 @@ fn broadcast(c: &mut Criterion) {
             })
         });
     }
+    broadcast_deflate(&mut group);
     group.finish();
+}
+
+/// One JSON message to [`FAN_OUT`] deflate connections: compressed per
+/// connection (`send`) or once (`send_prepared`). Each iteration sends the
+/// next of 16 different messages, so context takeover sees a stream, not
+/// one message repeated.
+fn broadcast_deflate(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let lines = json_messages();
+    let deflate = config().deflate.unwrap_or_default();
+    for takeover in [true, false] {
+        let params = DeflateParams {
+            server_no_context_takeover: !takeover,
+            ..DeflateParams::default()
+        };
+        let mut conns: Vec<Connection> = (0..FAN_OUT)
+            .map(|_| {
+                let mut conn = Connection::new(Role::Server, config());
+                conn.set_deflate(&params);
+                conn
+            })
+            .collect();
+        for kib in [1, 16] {
+            let messages: Vec<String> = lines.chunks(kib).take(16).map(|c| c.concat()).collect();
+            let name = format!(
+                "deflate {} KiB x {FAN_OUT}, {}",
+                kib,
+                if takeover { "takeover" } else { "no takeover" }
+            );
+            let mut next = 0;
+            group.bench_function(BenchmarkId::new("send", &name), |b| {
+                b.iter(|| {
+                    next = (next + 1) % messages.len();
+                    let message = Message::text(messages[next].as_str());
+                    for conn in &mut conns {
+                        fan_out(conn, &|conn| conn.send(message.clone()).expect("send"));
+                    }
+                })
+            });
+            group.bench_function(BenchmarkId::new("send_prepared", &name), |b| {
+                b.iter(|| {
+                    next = (next + 1) % messages.len();
+                    let message = Message::text(messages[next].as_str());
+                    let prepared = PreparedMessage::compressed(message, &deflate);
+                    for conn in &mut conns {
+                        fan_out(conn, &|conn| conn.send_prepared(&prepared).expect("send"));
+                    }
+                })
+            });
+        }
+    }
+}
+
+/// One connection's share of a broadcast in an event loop: queue, write
+/// out, and release what an idle connection need not hold.
+fn fan_out(conn: &mut Connection, send: &dyn Fn(&mut Connection)) {
+    send(conn);
+    drain(conn);
+    conn.shrink_buffers();
 }
 
 /// permessage-deflate: compressing 1,000 messages on send, and inflating

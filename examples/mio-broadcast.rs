@@ -14,7 +14,11 @@
 //!
 //! Each message is framed once ([`PreparedMessage`]) and its payload shared
 //! by every receiver's queue: the fan-out copies a header per receiver,
-//! never the payload.
+//! never the payload. Receivers that negotiated permessage-deflate (every
+//! browser offers it) get the message compressed once, up front
+//! ([`PreparedMessage::compressed`]), not once per receiver: a fresh
+//! DEFLATE stream that every such receiver inflates whatever it received
+//! before, its bytes shared like the plain payload.
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
@@ -84,7 +88,10 @@ fn main() -> std::io::Result<()> {
                 }
             }
             for message in inbox {
-                let message = PreparedMessage::new(message);
+                let message = match &options.config.deflate {
+                    Some(deflate) => PreparedMessage::compressed(message, deflate),
+                    None => PreparedMessage::new(message),
+                };
                 for (other, receiver) in clients.iter_mut().enumerate() {
                     let Some(receiver) = receiver.as_mut().filter(|_| other != slot) else {
                         continue;

@@ -7,7 +7,7 @@ mod common;
 
 use common::{connect, join, spawn_echo_server, TIMEOUT};
 use rfc6455::blocking::MaybeTlsStream;
-use rfc6455::{CloseCode, Message};
+use rfc6455::{ClientOptions, CloseCode, Config, Message};
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -156,7 +156,22 @@ fn echo_server_example_serves_a_blocking_client() {
 fn mio_broadcast_example_sends_each_message_to_every_other_client() {
     let (_server, url) = spawn_server_example("mio-broadcast");
     let mut sender = connect_when_listening(&url);
-    let mut receivers = [connect(&url), connect(&url)];
+    // Two clients that negotiate permessage-deflate (the default) and one
+    // that does not.
+    let plain = Config {
+        deflate: None,
+        ..Config::default()
+    };
+    let mut receivers = [
+        connect(&url),
+        connect(&url),
+        common::connect_with(&url, ClientOptions::default(), plain),
+    ];
+    let compressed: Vec<bool> = receivers
+        .iter()
+        .map(|r| r.connection().is_compressed())
+        .collect();
+    assert_eq!(compressed, [true, true, false]);
     // A large message (its payload shared by the receivers' queues) and a
     // small one (copied).
     let large = Message::binary((0..100_000u32).map(|i| i as u8).collect::<Vec<_>>());
@@ -170,6 +185,70 @@ fn mio_broadcast_example_sends_each_message_to_every_other_client() {
     for ws in receivers.iter_mut().chain([&mut sender]) {
         ws.close_and_wait(CloseCode::NORMAL, "").unwrap();
     }
+}
+
+/// A TCP stream that counts the bytes read from it.
+#[cfg(feature = "mio")]
+struct CountingStream {
+    tcp: std::net::TcpStream,
+    read: usize,
+}
+
+#[cfg(feature = "mio")]
+impl std::io::Read for CountingStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        self.read += n;
+        Ok(n)
+    }
+}
+
+#[cfg(feature = "mio")]
+impl Write for CountingStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+#[cfg(feature = "mio")]
+impl rfc6455::blocking::BlockingTransport for CountingStream {}
+
+/// The broadcast is compressed once, not per receiver: a receiver with
+/// context takeover gets the same message twice as the same standalone
+/// compressed frame (compressing per connection would make the repeat a
+/// few bytes of back-reference), and inflates both.
+#[test]
+#[cfg(feature = "mio")]
+fn mio_broadcast_example_compresses_each_message_once() {
+    let (_server, url) = spawn_server_example("mio-broadcast");
+    let mut sender = connect_when_listening(&url);
+    let addr = url.trim_start_matches("ws://").trim_end_matches('/');
+    let tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let stream = CountingStream { tcp, read: 0 };
+    let mut receiver =
+        rfc6455::blocking::client(stream, &url, ClientOptions::default(), Config::default())
+            .unwrap();
+    assert!(receiver.connection().is_compressed());
+    let text: String = (0..4000u32)
+        .map(|i| char::from(b'a' + (i.wrapping_mul(2_654_435_761) >> 27) as u8 % 26))
+        .collect();
+    let mut standalone = Vec::new();
+    let deflate = rfc6455::deflate::DeflateConfig::default();
+    rfc6455::deflate::compress_standalone(text.as_bytes(), &deflate, 15, &mut standalone);
+    assert!(standalone.len() < text.len() / 2);
+    let before = receiver.get_ref().read;
+    for _ in 0..2 {
+        sender.send(Message::text(text.as_str())).unwrap();
+        assert_eq!(receiver.read().unwrap(), Message::text(text.as_str()));
+    }
+    // Two frames, each a 4-byte header and the standalone stream.
+    assert_eq!(receiver.get_ref().read - before, 2 * (4 + standalone.len()));
+    sender.close_and_wait(CloseCode::NORMAL, "").unwrap();
+    receiver.close_and_wait(CloseCode::NORMAL, "").unwrap();
 }
 
 /// The proxy variables a test sets, cleared first so the test's own

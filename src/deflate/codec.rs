@@ -31,6 +31,9 @@ pub struct Deflate {
     /// `None` until the first compressed message arrives, and while released.
     inflater: Option<Box<Decompress>>,
     kind: CompressorKind,
+    /// The window we agreed to compress within (RFC 7692 §7.1.2), 8..=15:
+    /// what a stream compressed elsewhere must not exceed.
+    agreed_bits: u8,
     /// What we sent compressed, when it must survive a release.
     sent: Option<History>,
     /// What the peer's compressed messages inflated to, likewise.
@@ -108,6 +111,7 @@ impl Deflate {
                 window_bits: bits,
                 mem_level: config.mem_level.clamp(1, 9),
             },
+            agreed_bits: own_bits,
             sent: (release && !reset_compressor)
                 .then(|| History::new(config.idle_history.min(1 << bits))),
             received: (release && !peer_reset).then(|| History::new(1 << inflate_bits)),
@@ -153,6 +157,15 @@ impl Deflate {
         if self.reset_compressor {
             compressor.reset();
         }
+    }
+
+    /// Whether a message compressed elsewhere as a fresh stream with a
+    /// `window_bits` window (by [`compress_standalone`]) may go to our peer
+    /// as it is: when that window is within the one we agreed to compress
+    /// with (RFC 7692 §7.1.2.1 / §7.1.2.2), a fresh stream refers to
+    /// nothing before it, so the peer inflates it whatever its history.
+    pub fn accepts_standalone(&self, window_bits: u8) -> bool {
+        self.can_compress && window_bits <= self.agreed_bits
     }
 
     /// A message compressed elsewhere (by [`compress_standalone`], for a

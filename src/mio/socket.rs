@@ -786,8 +786,10 @@ impl<S: MioTransport> WebSocket<S> {
 
     /// Queue a message framed once for many sockets (see
     /// [`PreparedMessage`]): a server shares its payload instead of copying
-    /// it, so a broadcast to N sockets copies N headers only. Refused as
-    /// [`send`](Self::send) is, with the message handed back.
+    /// it, so a broadcast to N sockets copies N headers only, and a socket
+    /// with permessage-deflate sends the message's compressed-once form
+    /// ([`PreparedMessage::compressed`]) where its agreement allows.
+    /// Refused as [`send`](Self::send) is, with the message handed back.
     pub fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), SendError> {
         let conn = match self.sendable() {
             Ok(conn) => conn,

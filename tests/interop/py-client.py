@@ -14,8 +14,19 @@ both directions, a chat stream whose messages refer back across earlier
 ones, each sent after the previous echo arrived, so a server that releases
 its compression state when idle does so between every two messages while
 this client keeps its own.
+
+    python py-client.py URL --broadcast
+
+instead runs only the broadcast scenario against `mio-broadcast`: one
+sender and receivers with every server window 9-15, with and without
+`server_no_context_takeover`, and one without deflate; every receiver
+must read every message the sender sends. The server compresses each
+message once for all receivers whose window allows it (a stream of its
+own, inflated by receivers that keep their context) and per connection
+for the others.
 """
 
+import contextlib
 import sys
 
 from websockets.exceptions import ConnectionClosed
@@ -175,9 +186,52 @@ def windows():
     sys.exit(1 if results["failed"] else 0)
 
 
+def broadcast_receivers(stack):
+    receivers = []
+    for bits in range(9, 16):
+        for no_takeover in (False, True):
+            factory = ClientPerMessageDeflateFactory(
+                server_max_window_bits=bits, server_no_context_takeover=no_takeover
+            )
+            ws = stack.enter_context(
+                connect(
+                    URL,
+                    extensions=[factory],
+                    compression=None,
+                    open_timeout=TIMEOUT,
+                    max_size=1 << 20,
+                )
+            )
+            receivers.append((f"window {bits}, no_context_takeover {no_takeover}", ws))
+    receivers.append(("no deflate", stack.enter_context(open_ws(compression=None))))
+    return receivers
+
+
+def broadcast():
+    with contextlib.ExitStack() as stack:
+        receivers = broadcast_receivers(stack)
+        sender = stack.enter_context(open_ws())
+        # Chat lines, a repeat (which a per-connection compressor would
+        # shrink to a back-reference), and one longer than any window.
+        messages = list(chat_stream(15, count=10))
+        messages.append(messages[3])
+        for message in messages:
+            sender.send(message)
+        for name, ws in receivers:
+            def receive_all(ws=ws):
+                for i, message in enumerate(messages):
+                    expect(ws.recv(timeout=TIMEOUT), message, f"message {i}")
+
+            check(f"broadcast received: {name}", receive_all)
+    print(f"# {results['passed']} passed, {results['failed']} failed", flush=True)
+    sys.exit(1 if results["failed"] else 0)
+
+
 def main():
     if "--windows" in sys.argv[2:]:
         windows()
+    if "--broadcast" in sys.argv[2:]:
+        broadcast()
     with open_ws(["nope", "echo"]) as ws:
         run_session(ws)
     check("no subprotocol when none match", no_common_protocol)

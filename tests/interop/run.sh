@@ -38,7 +38,7 @@ examples_to_build=(--example echo-server --example chat --example interop-client
 mio_server=
 if [ -f "$root/examples/mio-echo-server.rs" ]; then
     mio_server=1
-    examples_to_build+=(--example mio-echo-server)
+    examples_to_build+=(--example mio-echo-server --example mio-broadcast)
 fi
 (cd "$root" && cargo build --quiet --all-features "${examples_to_build[@]}")
 
@@ -113,6 +113,13 @@ if [ -n "$mio_server" ]; then
     done
     suite "Chromium $chromium_version" "windows 9-15, idle release -> mio-echo-server" \
         node "$here/browser-windows.js" "${window_urls[@]}"
+
+    # A broadcast compressed once for every receiver whose window allows
+    # it, inflated by receivers that keep their context (and by those
+    # without it, or without deflate).
+    start mio-broadcast "$examples/mio-broadcast" 127.0.0.1:0
+    suite "Python websockets $websockets_version" "broadcast compressed once -> mio-broadcast" \
+        "$PYTHON" "$here/py-client.py" "ws://$addr/" --broadcast
 else
     say "examples/mio-echo-server.rs does not exist yet: the mio server is not tested"
 fi
