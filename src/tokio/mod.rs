@@ -101,6 +101,7 @@ mod engine;
 mod handshake;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+mod proxy;
 mod socket;
 mod split;
 mod stream;
