@@ -256,13 +256,8 @@ fn a_silent_proxy_times_out() {
 
 #[test]
 fn a_proxy_that_hangs_up_mid_reply() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let proxy = format!("http://{}", listener.local_addr().unwrap());
-    let server = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        let mut tcp = common::accept_tcp(&listener);
-        let mut request = [0u8; 512];
-        let _ = tcp.read(&mut request);
+    let (proxy, server) = common::proxies::fake_http_proxy(|tcp| {
+        use std::io::Write;
         tcp.write_all(b"HTTP/1.1 200 Conn").unwrap();
     });
     let error = proxy_error(connect_via("ws://127.0.0.1:9/", &proxy));
@@ -272,13 +267,8 @@ fn a_proxy_that_hangs_up_mid_reply() {
 
 #[test]
 fn a_proxy_reply_that_never_ends_is_cut_off_at_the_limit() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let proxy = format!("http://{}", listener.local_addr().unwrap());
-    let server = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        let mut tcp = common::accept_tcp(&listener);
-        let mut request = [0u8; 512];
-        let _ = tcp.read(&mut request);
+    let (proxy, server) = common::proxies::fake_http_proxy(|tcp| {
+        use std::io::Write;
         let _ = tcp.write_all(b"HTTP/1.1 200 OK\r\nX-Filler: ");
         // Far more than the limit, until the client hangs up.
         let filler = [b'a'; 4096];

@@ -15,7 +15,10 @@ use common::join;
 use common::proxies::{free_port, microsocks, tinyproxy, Proxy};
 use rfc6455::proxy::ProxyErrorKind;
 use rfc6455::tokio::{self as ws, MaybeTlsStream, WebSocket};
-use rfc6455::{ClientOptions, CloseCode, Config, Error, Message, ProxyConfig, ProxyError, WsUrl};
+use rfc6455::{
+    ClientOptions, CloseCode, Config, Error, HandshakeError, Message, ProxyConfig, ProxyError,
+    WsUrl,
+};
 use std::net::TcpListener;
 use std::time::Instant;
 
@@ -226,4 +229,30 @@ async fn no_proxy_hosts_bypass_the_proxy() {
     // Without the bypass the dead proxy is used, and named.
     let error = proxy_error(ws::connect_with(&url, choose("example.com"), Config::default()).await);
     assert_eq!(error.proxy(), dead_proxy);
+}
+
+#[tokio::test]
+async fn bytes_after_the_proxy_reply_reach_the_websocket_handshake() {
+    // A hand-made proxy that answers CONNECT and, in the same write, the
+    // "server's" refusal of the upgrade: the client must read that
+    // refusal from the bytes the tunnel handed on, not wait for more.
+    let (proxy, fake) = common::proxies::fake_http_proxy(|tcp| {
+        use std::io::{Read, Write};
+        tcp.write_all(
+            b"HTTP/1.1 200 Connection established\r\n\r\n\
+              HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+        )
+        .unwrap();
+        // Hold the connection until the client gives up on it.
+        let mut rest = Vec::new();
+        let _ = tcp.read_to_end(&mut rest);
+    });
+    match connect_via("ws://127.0.0.1:9/", &proxy).await {
+        Err(Error::Handshake(HandshakeError::Rejected(response))) => {
+            assert_eq!(response.status, 403)
+        }
+        Err(other) => panic!("expected the server's refusal, got {other:?}"),
+        Ok(_) => panic!("expected the server's refusal, the connection opened"),
+    }
+    join(fake);
 }

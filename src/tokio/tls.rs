@@ -27,7 +27,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
 /// Connect to a `wss://` URL with your own TLS configuration (a private CA,
-/// client certificates); a `ws://` URL connects without TLS.
+/// client certificates); a `ws://` URL connects without TLS. Through the
+/// proxy `options.proxy` selects, as [`connect_with`](super::connect_with);
+/// an `https://` proxy is verified with `tls` too.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rfc6455::Error> {

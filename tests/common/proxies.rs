@@ -130,6 +130,24 @@ pub fn microsocks(credentials: Option<(&str, &str)>) -> Option<Proxy> {
     Some(start(&mut command, port, None))
 }
 
+/// A hand-made HTTP proxy for one client: it reads (the start of) the
+/// `CONNECT` request, then `answer` writes whatever the test needs. Its
+/// `http://` URL, and the thread to join.
+pub fn fake_http_proxy(
+    answer: impl FnOnce(&mut TcpStream) + Send + 'static,
+) -> (String, thread::JoinHandle<()>) {
+    use std::io::Read;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let proxy = thread::spawn(move || {
+        let mut tcp = super::accept_tcp(&listener);
+        let mut request = [0u8; 512];
+        let _ = tcp.read(&mut request);
+        answer(&mut tcp);
+    });
+    (url, proxy)
+}
+
 /// A `wss://` echo server for one client on 127.0.0.1, with a certificate
 /// for `localhost` signed by `ca`: its port, and the thread that ends with
 /// the number of messages echoed.
