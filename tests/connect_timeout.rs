@@ -72,3 +72,47 @@ fn mio_connect_gives_up_at_the_connect_timeout() {
     assert!(ws.is_finished());
     assert!(Error::from(Timeout::Connect).is_timeout());
 }
+
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn tokio_connect_gives_up_at_the_connect_timeout_direct_or_to_a_proxy() {
+    use rfc6455::proxy::ProxyErrorKind;
+    use rfc6455::{tokio as ws, Error, ProxyConfig};
+    let Some((_listener, addr, _held)) = full_listener() else {
+        eprintln!("skipped: this system's accept queue never filled");
+        return;
+    };
+    // Well before the 10 s handshake deadline, which would also end it.
+    let limit = Duration::from_millis(300);
+    let start = Instant::now();
+    let direct =
+        ws::connect_with(&format!("ws://{addr}/"), options(limit), Config::default()).await;
+    match direct {
+        Err(e) => assert!(e.is_timeout(), "expected a timeout, got {e}"),
+        Ok(_) => panic!("connected to a full listener"),
+    }
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= limit && elapsed < Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+    // The full listener as the proxy: the same bound, as a proxy error.
+    let through = ClientOptions {
+        proxy: ProxyConfig::url(format!("socks5h://{addr}")),
+        ..options(limit)
+    };
+    let start = Instant::now();
+    match ws::connect_with("ws://127.0.0.1:9/", through, Config::default()).await {
+        Err(Error::Proxy(e)) => {
+            assert!(matches!(e.kind(), ProxyErrorKind::Timeout), "{e}");
+            assert!(e.is_timeout());
+        }
+        Err(other) => panic!("expected a proxy error, got {other}"),
+        Ok(_) => panic!("connected through a full listener"),
+    }
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= limit && elapsed < Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+}

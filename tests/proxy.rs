@@ -256,13 +256,8 @@ fn a_silent_proxy_times_out() {
 
 #[test]
 fn a_proxy_that_hangs_up_mid_reply() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let proxy = format!("http://{}", listener.local_addr().unwrap());
-    let server = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        let mut tcp = common::accept_tcp(&listener);
-        let mut request = [0u8; 512];
-        let _ = tcp.read(&mut request);
+    let (proxy, server) = common::proxies::fake_http_proxy(|tcp| {
+        use std::io::Write;
         tcp.write_all(b"HTTP/1.1 200 Conn").unwrap();
     });
     let error = proxy_error(connect_via("ws://127.0.0.1:9/", &proxy));
@@ -272,13 +267,8 @@ fn a_proxy_that_hangs_up_mid_reply() {
 
 #[test]
 fn a_proxy_reply_that_never_ends_is_cut_off_at_the_limit() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let proxy = format!("http://{}", listener.local_addr().unwrap());
-    let server = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        let mut tcp = common::accept_tcp(&listener);
-        let mut request = [0u8; 512];
-        let _ = tcp.read(&mut request);
+    let (proxy, server) = common::proxies::fake_http_proxy(|tcp| {
+        use std::io::Write;
         let _ = tcp.write_all(b"HTTP/1.1 200 OK\r\nX-Filler: ");
         // Far more than the limit, until the client hangs up.
         let filler = [b'a'; 4096];
@@ -328,67 +318,11 @@ fn direct_ignores_the_proxy_settings() {
 
 // ----- https:// proxies: TLS to the proxy -----
 
-/// A one-connection `https://` proxy on 127.0.0.1: TLS with a certificate
-/// for `localhost` from `ca`, one `CONNECT`, then bytes relayed both ways
-/// until the server closes (then `close_notify` to the client).
-#[cfg(feature = "rustls")]
-fn spawn_https_proxy(ca: &common::certs::Ca) -> (u16, std::thread::JoinHandle<String>) {
-    use rfc6455::rustls::{ServerConnection, StreamOwned};
-    use std::io::{ErrorKind, Read, Write};
-    use std::net::TcpStream;
-    let tls = common::certs::server_config(ca.leaf(&["localhost"]));
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let proxy = std::thread::spawn(move || {
-        let tcp = common::accept_tcp(&listener);
-        let mut client = StreamOwned::new(ServerConnection::new(tls).unwrap(), tcp);
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            client.read_exact(&mut byte).unwrap();
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).unwrap();
-        let target = head.split(' ').nth(1).unwrap().to_string();
-        let mut server = TcpStream::connect(&target).unwrap();
-        client
-            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            .unwrap();
-        client.flush().unwrap();
-        // One thread relays both ways, polling each side briefly.
-        let tick = Some(std::time::Duration::from_millis(5));
-        client.sock.set_read_timeout(tick).unwrap();
-        server.set_read_timeout(tick).unwrap();
-        let idle =
-            |e: &std::io::Error| matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
-        let deadline = Instant::now() + common::TIMEOUT;
-        let mut buf = [0u8; 16 * 1024];
-        while Instant::now() < deadline {
-            match client.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => server.write_all(&buf[..n]).unwrap(),
-                Err(e) if idle(&e) => {}
-                Err(e) => panic!("proxy, client side: {e}"),
-            }
-            match server.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => client.write_all(&buf[..n]).unwrap(),
-                Err(e) if idle(&e) => {}
-                Err(e) => panic!("proxy, server side: {e}"),
-            }
-        }
-        client.conn.send_close_notify();
-        let _ = client.flush();
-        head
-    });
-    (port, proxy)
-}
-
 #[cfg(feature = "rustls")]
 #[test]
 fn https_proxy_carries_wss_inside_its_tls() {
     let ca = common::certs::Ca::new("https proxy test CA");
-    let (proxy_port, proxy) = spawn_https_proxy(&ca);
+    let (proxy_port, proxy) = common::proxies::spawn_https_proxy(&ca);
     let (port, server) = common::proxies::spawn_tls_echo_server(&ca);
     let mut ws = blocking::connect_tls(
         &format!("wss://localhost:{port}/"),
@@ -415,7 +349,7 @@ fn https_proxy_carries_wss_inside_its_tls() {
 #[test]
 fn https_proxy_carries_plain_ws() {
     let ca = common::certs::Ca::new("https proxy test CA");
-    let (proxy_port, proxy) = spawn_https_proxy(&ca);
+    let (proxy_port, proxy) = common::proxies::spawn_https_proxy(&ca);
     let (url, server) = spawn_echo_server(1);
     let mut ws = blocking::connect_tls(
         &url,
@@ -437,7 +371,7 @@ fn https_proxy_carries_plain_ws() {
 #[test]
 fn an_https_proxy_with_an_untrusted_certificate_is_refused() {
     let ca = common::certs::Ca::new("unknown to the Mozilla roots");
-    let (proxy_port, _proxy) = spawn_https_proxy(&ca);
+    let (proxy_port, _proxy) = common::proxies::spawn_https_proxy(&ca);
     // connect_with verifies the proxy against the bundled roots.
     let result = connect_via(
         "ws://127.0.0.1:9/",

@@ -34,10 +34,10 @@ pub(crate) use handshake::answer;
 pub use handshake::{
     accept, accept_with, client, connect, connect_with, Rejection, HANDSHAKE_TIMEOUT,
 };
+#[cfg(feature = "tokio")]
+pub(crate) use proxy::ProxyTls;
 pub use split::{ReadHalf, Splittable, WriteHalf};
 pub use stream::MaybeTlsStream;
-#[cfg(all(feature = "rustls", feature = "tokio"))]
-pub(crate) use tls::check_alpn;
 #[cfg(all(feature = "rustls", any(feature = "mio", feature = "tokio")))]
 pub(crate) use tls::client_session;
 #[cfg(feature = "rustls")]
@@ -45,6 +45,8 @@ pub use tls::{
     accept_tls, accept_tls_with, connect_tls, default_tls_config, tls_config_with_roots,
     TlsClientStream, TlsServerStream,
 };
+#[cfg(all(feature = "rustls", feature = "tokio"))]
+pub(crate) use tls::{check_alpn, client_session_for, receive_early};
 pub use transport::BlockingTransport;
 
 /// The old name of [`BlockingTransport`], kept so code written for 0.1

@@ -8,15 +8,14 @@ use super::{BlockingTransport, MaybeTlsStream};
 use crate::error::Error;
 use crate::handshake::{ClientOptions, Status, WsUrl};
 use crate::proxy::{ProxyError, ProxyErrorKind, ProxyScheme, ProxyUrl, Tunnel};
-use std::io;
 use std::net::TcpStream;
 
 /// The TLS configuration an `https://` proxy is verified with: the one the
 /// WebSocket connection uses.
 #[cfg(feature = "rustls")]
-pub(super) type ProxyTls<'a> = Option<&'a std::sync::Arc<rustls::ClientConfig>>;
+pub(crate) type ProxyTls<'a> = Option<&'a std::sync::Arc<rustls::ClientConfig>>;
 #[cfg(not(feature = "rustls"))]
-pub(super) type ProxyTls<'a> = Option<&'a ()>;
+pub(crate) type ProxyTls<'a> = Option<&'a ()>;
 
 /// A byte stream to the server, before any TLS of the server's own.
 pub(super) enum Route {
@@ -67,7 +66,8 @@ fn connect_to_proxy(
     options: &ClientOptions,
     tls: ProxyTls<'_>,
 ) -> Result<Route, ProxyErrorKind> {
-    let tcp = tcp_connect(&proxy.host, proxy.port, options).map_err(kind_of)?;
+    let tcp =
+        tcp_connect(&proxy.host, proxy.port, options).map_err(ProxyErrorKind::from_transport)?;
     match proxy.scheme {
         ProxyScheme::Https => https(proxy, tcp, tls),
         _ => Ok(Route::Tcp(tcp)),
@@ -77,12 +77,13 @@ fn connect_to_proxy(
 #[cfg(feature = "rustls")]
 fn https(proxy: &ProxyUrl, tcp: TcpStream, tls: ProxyTls<'_>) -> Result<Route, ProxyErrorKind> {
     let config = tls.cloned().unwrap_or_else(super::default_tls_config);
-    let session = super::tls::client_session_for(&proxy.host, config).map_err(kind_of)?;
+    let session = super::tls::client_session_for(&proxy.host, config)
+        .map_err(ProxyErrorKind::from_transport)?;
     // A proxy that accepts TCP and stays silent must not hold the TLS
     // handshake forever.
     tcp.set_read_timeout(Some(super::HANDSHAKE_TIMEOUT))
         .map_err(ProxyErrorKind::Io)?;
-    let stream = super::tls::tls_over(session, tcp, &[]).map_err(kind_of)?;
+    let stream = super::tls::tls_over(session, tcp, &[]).map_err(ProxyErrorKind::from_transport)?;
     stream
         .sock
         .set_read_timeout(None)
@@ -107,12 +108,16 @@ fn exchange<S: BlockingTransport>(
         if !tunnel.output().is_empty() {
             stream
                 .write_all(tunnel.output())
-                .map_err(|e| kind_of(e.into()))?;
+                .map_err(|e| ProxyErrorKind::from_transport(e.into()))?;
             let n = tunnel.output().len();
             tunnel.advance_output(n);
-            stream.flush().map_err(|e| kind_of(e.into()))?;
+            stream
+                .flush()
+                .map_err(|e| ProxyErrorKind::from_transport(e.into()))?;
         }
-        let n = clock.read(stream, &mut buf).map_err(kind_of)?;
+        let n = clock
+            .read(stream, &mut buf)
+            .map_err(ProxyErrorKind::from_transport)?;
         if n == 0 {
             return Err(ProxyErrorKind::Closed);
         }
@@ -120,25 +125,5 @@ fn exchange<S: BlockingTransport>(
             clock.restore(stream);
             return Ok(leftover);
         }
-    }
-}
-
-/// A transport failure while talking to the proxy, as a proxy error.
-fn kind_of(error: Error) -> ProxyErrorKind {
-    match error {
-        Error::Timeout(_) => ProxyErrorKind::Timeout,
-        Error::Io(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-            ) =>
-        {
-            ProxyErrorKind::Timeout
-        }
-        Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => ProxyErrorKind::Closed,
-        Error::Io(e) => ProxyErrorKind::Io(e),
-        #[cfg(feature = "rustls")]
-        Error::Tls(e) => ProxyErrorKind::Tls(e),
-        other => ProxyErrorKind::Io(io::Error::other(other.to_string())),
     }
 }

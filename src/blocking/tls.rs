@@ -110,7 +110,7 @@ pub(crate) fn client_session(
 }
 
 /// A client TLS session for `host`.
-pub(super) fn client_session_for(
+pub(crate) fn client_session_for(
     host: &str,
     tls: Arc<ClientConfig>,
 ) -> Result<ClientConnection, Error> {
@@ -162,10 +162,7 @@ pub(super) fn tls_over<T: BlockingTransport>(
     transport: T,
     early: &[u8],
 ) -> Result<StreamOwned<ClientConnection, T>, Error> {
-    if !early.is_empty() {
-        session.read_tls(&mut &early[..])?;
-        session.process_new_packets()?;
-    }
+    receive_early(&mut session, early)?;
     let mut stream = StreamOwned::new(session, transport);
     finish_tls_handshake(&mut stream)?;
     if let Err(e) = check_alpn(&stream.conn) {
@@ -173,6 +170,16 @@ pub(super) fn tls_over<T: BlockingTransport>(
         return Err(e);
     }
     Ok(stream)
+}
+
+/// Hand `session` the bytes of the server's that came before the stream
+/// was ours (what a proxy passed on after its reply).
+pub(crate) fn receive_early(session: &mut ClientConnection, mut early: &[u8]) -> Result<(), Error> {
+    while !early.is_empty() {
+        session.read_tls(&mut early)?;
+        session.process_new_packets()?;
+    }
+    Ok(())
 }
 
 /// Accept `wss://` on a TCP connection with default WebSocket settings:

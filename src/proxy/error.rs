@@ -114,6 +114,30 @@ impl std::error::Error for ProxyErrorKind {
     }
 }
 
+impl ProxyErrorKind {
+    /// A transport failure while talking to the proxy (connecting, TLS to
+    /// it, reading its reply), as a proxy error: timeouts become
+    /// [`Timeout`](Self::Timeout), an early end [`Closed`](Self::Closed),
+    /// so every adapter reports them alike.
+    #[cfg(feature = "std")]
+    pub(crate) fn from_transport(error: crate::Error) -> Self {
+        use std::io::ErrorKind;
+        match error {
+            crate::Error::Timeout(_) => ProxyErrorKind::Timeout,
+            crate::Error::Io(e)
+                if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
+            {
+                ProxyErrorKind::Timeout
+            }
+            crate::Error::Io(e) if e.kind() == ErrorKind::UnexpectedEof => ProxyErrorKind::Closed,
+            crate::Error::Io(e) => ProxyErrorKind::Io(e),
+            #[cfg(feature = "rustls")]
+            crate::Error::Tls(e) => ProxyErrorKind::Tls(e),
+            other => ProxyErrorKind::Io(std::io::Error::other(other.to_string())),
+        }
+    }
+}
+
 /// A proxy failure, naming the proxy (its URL without credentials).
 #[derive(Debug)]
 pub struct ProxyError {

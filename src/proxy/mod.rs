@@ -18,7 +18,7 @@
 //!   one, or the conventional environment variables ([`ProxyConfig`]).
 //! - `error`: [`ProxyError`], naming the proxy.
 //!
-//! The `blocking` and `mio` clients use all of this through
+//! The `blocking`, `mio` and `tokio` clients use all of this through
 //! [`ClientOptions::proxy`](crate::ClientOptions::proxy). Another adapter
 //! needs four steps: `ProxyConfig::proxy_for` (feature `std`) picks the
 //! proxy, `Tunnel::for_url` builds the exchange (an async adapter resolves

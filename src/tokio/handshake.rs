@@ -4,13 +4,14 @@
 
 use super::socket::{Session, WebSocket};
 use super::stream::MaybeTlsStream;
-use crate::blocking::{answer, Rejection};
+use crate::blocking::{answer, ProxyTls, Rejection};
 use crate::config::Config;
 use crate::error::Error;
 use crate::handshake::{AcceptOptions, ClientOptions, Request, ServerOptions, WsUrl};
 use crate::timer::{Keepalive, Timeout, Timeouts};
 use crate::upgrade::{ClientUpgrade, ServerUpgrade};
 use core::future::Future;
+use core::time::Duration;
 use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -29,8 +30,16 @@ pub async fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
     connect_with(url, ClientOptions::default(), Config::default()).await
 }
 
-/// Connect with subprotocols, headers and limits. The TCP connection and
-/// the handshake together must finish within the handshake deadline.
+/// Connect with subprotocols, headers, a connect timeout, limits and a
+/// proxy. The TCP connection (each attempt also bounded by
+/// [`ClientOptions::connect_timeout`]), the proxy's tunnel and the
+/// handshake together must finish within the handshake deadline.
+///
+/// The connection goes through the proxy `options.proxy` selects, as the
+/// blocking [`connect_with`](crate::blocking::connect_with) does: by
+/// default the environment's (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`,
+/// `NO_PROXY`; see [`ProxyConfig`](crate::ProxyConfig)). A proxy's
+/// failures, a silent one included, are [`Error::Proxy`].
 ///
 /// `wss://` URLs need the `rustls` feature (TLS verified against the
 /// Mozilla roots compiled into the crate); without it they fail with
@@ -57,24 +66,53 @@ pub async fn connect_with(
             "wss:// needs the rustls feature (or a TLS stream passed to tokio::client)",
         )));
     }
-    let timer = start();
-    let stream = within(&timer, tcp_connect(&parsed)).await?;
-    run_client(
-        MaybeTlsStream::Plain(stream),
-        &parsed,
-        options,
-        config,
-        timer,
-    )
-    .await
+    connect_plain(&parsed, options, config, None).await
 }
 
-/// Open the TCP connection for `url`, without Nagle's delay (frames are
-/// written whole; waiting to coalesce them only adds latency).
-pub(super) async fn tcp_connect(url: &WsUrl) -> Result<TcpStream, Error> {
-    let stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
-    stream.set_nodelay(true)?;
-    Ok(stream)
+/// `ws://`: the route to the server (direct, or a tunnel through the
+/// proxy; `tls` verifies an `https://` proxy), then the handshake, all
+/// within the handshake deadline.
+pub(super) async fn connect_plain(
+    url: &WsUrl,
+    options: ClientOptions,
+    config: Config,
+    tls: ProxyTls<'_>,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    let timer = start();
+    let (route, early) = super::proxy::open(url, &options, tls, &timer).await?;
+    run_client(route.into(), url, options, config, timer, &early).await
+}
+
+/// Open a TCP connection to `host` and `port` (the server's or a
+/// proxy's): each address the host resolves to in turn, each attempt
+/// bounded by `connect_timeout`, until one answers. No Nagle's delay:
+/// frames are written whole, waiting to coalesce them only adds latency.
+pub(super) async fn tcp_connect(
+    host: &str,
+    port: u16,
+    connect_timeout: Option<Duration>,
+) -> Result<TcpStream, Error> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let attempt = match connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, TcpStream::connect(addr))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))
+                }),
+            None => TcpStream::connect(addr).await,
+        };
+        match attempt {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(Error::Io(last.unwrap_or_else(|| {
+        io::Error::new(io::ErrorKind::NotFound, "the host has no address")
+    })))
 }
 
 /// Run the client handshake over a stream the caller opened (TCP, TLS,
@@ -89,15 +127,18 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let parsed = WsUrl::parse(url)?;
-    run_client(stream, &parsed, options, config, start()).await
+    run_client(stream, &parsed, options, config, start(), &[]).await
 }
 
+/// The client handshake, with `early` bytes already received from the
+/// server (what a proxy passed on after its reply).
 pub(super) async fn run_client<S>(
     mut stream: S,
     url: &WsUrl,
     options: ClientOptions,
     config: Config,
     mut timer: Keepalive<Instant>,
+    early: &[u8],
 ) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -106,6 +147,9 @@ where
     let exchange = async {
         stream.write_all(upgrade.request()).await?;
         stream.flush().await?;
+        if let Some(done) = upgrade.receive(early)? {
+            return Ok::<_, Error>(done);
+        }
         let mut buf = [0u8; HANDSHAKE_CHUNK];
         loop {
             let n = read_some(&mut stream, &mut buf).await?;

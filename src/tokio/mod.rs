@@ -12,6 +12,27 @@
 //!
 //! The futures-io traits (smol, async-std) are not supported: tokio only.
 //!
+//! [`connect`], [`connect_with`] and `connect_tls` go through the proxy
+//! [`ClientOptions::proxy`](crate::ClientOptions::proxy) selects, as the
+//! blocking client does (by default the environment's `HTTP_PROXY`,
+//! `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`): HTTP `CONNECT`, SOCKS5
+//! (`socks5://` names resolved with tokio's resolver) and, with `rustls`,
+//! `https://` proxies (a `wss://` connection is then
+//! `MaybeTlsStream::RustlsInTls`). The proxy's reply counts against the
+//! handshake deadline; its failures are [`Error::Proxy`](crate::Error::Proxy).
+//!
+//! ```no_run
+//! use rfc6455::{tokio as ws, ClientOptions, Config, ProxyConfig};
+//!
+//! # async fn run() -> Result<(), rfc6455::Error> {
+//! let options = ClientOptions {
+//!     proxy: ProxyConfig::url("socks5h://127.0.0.1:1080"), // or ProxyConfig::Direct
+//!     ..ClientOptions::default()
+//! };
+//! let socket = ws::connect_with("ws://echo.example/", options, Config::default()).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! ```no_run
 //! use rfc6455::{tokio as ws, CloseCode, Message};
 //!
@@ -101,6 +122,7 @@ mod engine;
 mod handshake;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+mod proxy;
 mod socket;
 mod split;
 mod stream;

@@ -1,5 +1,6 @@
 //! The stream [`connect`](super::connect) returns: plain TCP for `ws://`,
-//! TLS over TCP for `wss://` (feature `rustls`).
+//! TLS over TCP for `wss://` (feature `rustls`); through an `https://` proxy,
+//! inside the proxy's TLS.
 
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -20,6 +21,10 @@ pub enum MaybeTlsStream {
     /// `wss://`: a TLS session over TCP, its handshake already done.
     #[cfg(feature = "rustls")]
     Rustls(Box<super::TlsStream<TcpStream>>),
+    /// `wss://` through an `https://` proxy: the server's TLS session
+    /// inside the proxy's.
+    #[cfg(feature = "rustls")]
+    RustlsInTls(Box<super::TlsStream<super::TlsStream<TcpStream>>>),
 }
 
 impl MaybeTlsStream {
@@ -29,6 +34,8 @@ impl MaybeTlsStream {
             MaybeTlsStream::Plain(tcp) => tcp,
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.get_ref(),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInTls(tls) => tls.get_ref().get_ref(),
         }
     }
 
@@ -48,6 +55,11 @@ macro_rules! forward {
             }
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls($s) => {
+                let $s = Pin::new(&mut **$s);
+                $call
+            }
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInTls($s) => {
                 let $s = Pin::new(&mut **$s);
                 $call
             }
@@ -87,6 +99,8 @@ impl AsyncWrite for MaybeTlsStream {
             MaybeTlsStream::Plain(tcp) => tcp.is_write_vectored(),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.is_write_vectored(),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInTls(tls) => tls.is_write_vectored(),
         }
     }
 

@@ -8,13 +8,15 @@
 //! WebSocket one starts, so a refused certificate is an [`Error::Tls`] from
 //! [`connect_tls`].
 
-use super::handshake::{run_client, start, tcp_connect, within};
+use super::handshake::{connect_plain, run_client, start, within};
+use super::proxy::Route;
 use super::stream::MaybeTlsStream;
 use super::WebSocket;
-use crate::blocking::{check_alpn, client_session};
+use crate::blocking::{check_alpn, client_session, receive_early};
 use crate::config::Config;
 use crate::error::Error;
 use crate::handshake::{ClientOptions, WsUrl};
+use crate::timer::Keepalive;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 use rustls::{ClientConfig, ClientConnection};
@@ -22,9 +24,12 @@ use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Instant;
 
 /// Connect to a `wss://` URL with your own TLS configuration (a private CA,
-/// client certificates); a `ws://` URL connects without TLS.
+/// client certificates); a `ws://` URL connects without TLS. Through the
+/// proxy `options.proxy` selects, as [`connect_with`](super::connect_with);
+/// an `https://` proxy is verified with `tls` too.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rfc6455::Error> {
@@ -42,36 +47,48 @@ pub async fn connect_tls(
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let parsed = WsUrl::parse(url)?;
     if !parsed.secure {
-        let timer = start();
-        let stream = within(&timer, tcp_connect(&parsed)).await?;
-        return run_client(
-            MaybeTlsStream::Plain(stream),
-            &parsed,
-            options,
-            config,
-            timer,
-        )
-        .await;
+        return connect_plain(&parsed, options, config, Some(&tls)).await;
     }
     connect_parsed(&parsed, tls, options, config).await
 }
 
-/// TCP, then TLS with SNI for the URL's host, then the WebSocket
-/// handshake, all within the handshake deadline.
+/// The route to the server (direct, or a tunnel through the proxy, which
+/// `tls` also verifies if it is `https://`), then TLS with SNI for the
+/// URL's host, then the WebSocket handshake, all within the handshake
+/// deadline.
 pub(super) async fn connect_parsed(
     url: &WsUrl,
     tls: Arc<ClientConfig>,
     options: ClientOptions,
     config: Config,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    let session = client_session(url, tls)?;
+    let session = client_session(url, tls.clone())?;
     let timer = start();
-    let tcp = within(&timer, tcp_connect(url)).await?;
-    let mut stream = TlsStream::new(tcp, session);
-    within(&timer, poll_fn(|cx| stream.poll_handshake(cx))).await?;
+    let (route, early) = super::proxy::open(url, &options, Some(&tls), &timer).await?;
+    let stream = match route {
+        Route::Tcp(tcp) => {
+            MaybeTlsStream::Rustls(Box::new(tls_over(tcp, session, &early, &timer).await?))
+        }
+        Route::Tls(proxy) => {
+            MaybeTlsStream::RustlsInTls(Box::new(tls_over(*proxy, session, &early, &timer).await?))
+        }
+    };
+    run_client(stream, url, options, config, timer, &[]).await
+}
+
+/// `session` over `io`, its handshake finished within the timer's
+/// deadline, starting with the server's `early` bytes.
+pub(super) async fn tls_over<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    mut session: ClientConnection,
+    early: &[u8],
+    timer: &Keepalive<Instant>,
+) -> Result<TlsStream<S>, Error> {
+    receive_early(&mut session, early)?;
+    let mut stream = TlsStream::new(io, session);
+    within(timer, poll_fn(|cx| stream.poll_handshake(cx))).await?;
     check_alpn(&stream.session)?;
-    let stream = MaybeTlsStream::Rustls(Box::new(stream));
-    run_client(stream, url, options, config, timer).await
+    Ok(stream)
 }
 
 /// A rustls client session over an async stream.

@@ -130,6 +130,24 @@ pub fn microsocks(credentials: Option<(&str, &str)>) -> Option<Proxy> {
     Some(start(&mut command, port, None))
 }
 
+/// A hand-made HTTP proxy for one client: it reads (the start of) the
+/// `CONNECT` request, then `answer` writes whatever the test needs. Its
+/// `http://` URL, and the thread to join.
+pub fn fake_http_proxy(
+    answer: impl FnOnce(&mut TcpStream) + Send + 'static,
+) -> (String, thread::JoinHandle<()>) {
+    use std::io::Read;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let proxy = thread::spawn(move || {
+        let mut tcp = super::accept_tcp(&listener);
+        let mut request = [0u8; 512];
+        let _ = tcp.read(&mut request);
+        answer(&mut tcp);
+    });
+    (url, proxy)
+}
+
 /// A `wss://` echo server for one client on 127.0.0.1, with a certificate
 /// for `localhost` signed by `ca`: its port, and the thread that ends with
 /// the number of messages echoed.
@@ -144,4 +162,59 @@ pub fn spawn_tls_echo_server(ca: &super::certs::Ca) -> (u16, thread::JoinHandle<
         super::echo(&mut ws).unwrap()
     });
     (port, server)
+}
+
+/// A one-connection `https://` proxy on 127.0.0.1: TLS with a certificate
+/// for `localhost` from `ca`, one `CONNECT`, then bytes relayed both ways
+/// until the server closes (then `close_notify` to the client).
+#[cfg(feature = "rustls")]
+pub fn spawn_https_proxy(ca: &super::certs::Ca) -> (u16, std::thread::JoinHandle<String>) {
+    use rfc6455::rustls::{ServerConnection, StreamOwned};
+    use std::io::{ErrorKind, Read, Write};
+    let tls = super::certs::server_config(ca.leaf(&["localhost"]));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let proxy = std::thread::spawn(move || {
+        let tcp = super::accept_tcp(&listener);
+        let mut client = StreamOwned::new(ServerConnection::new(tls).unwrap(), tcp);
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            client.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        let target = head.split(' ').nth(1).unwrap().to_string();
+        let mut server = TcpStream::connect(&target).unwrap();
+        client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .unwrap();
+        client.flush().unwrap();
+        // One thread relays both ways, polling each side briefly.
+        let tick = Some(std::time::Duration::from_millis(5));
+        client.sock.set_read_timeout(tick).unwrap();
+        server.set_read_timeout(tick).unwrap();
+        let idle =
+            |e: &std::io::Error| matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
+        let deadline = Instant::now() + super::TIMEOUT;
+        let mut buf = [0u8; 16 * 1024];
+        while Instant::now() < deadline {
+            match client.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => server.write_all(&buf[..n]).unwrap(),
+                Err(e) if idle(&e) => {}
+                Err(e) => panic!("proxy, client side: {e}"),
+            }
+            match server.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => client.write_all(&buf[..n]).unwrap(),
+                Err(e) if idle(&e) => {}
+                Err(e) => panic!("proxy, server side: {e}"),
+            }
+        }
+        client.conn.send_close_notify();
+        let _ = client.flush();
+        head
+    });
+    (port, proxy)
 }

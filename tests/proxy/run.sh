@@ -33,6 +33,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 export RFC6455_REQUIRE_PROXIES=1
-cargo test --all-features --test proxy --test mio_proxy
+cargo test --all-features --test proxy --test mio_proxy --test tokio_proxy
 cargo build --all-features --examples
 cargo test --all-features --test examples proxy
