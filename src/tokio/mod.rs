@@ -107,11 +107,11 @@
 //!
 //! # Backpressure and deadlines
 //!
-//! `send` (and `Sink::poll_ready`) waits while more than the high-water
+//! `send`, `feed` and `Sink::poll_ready` wait while more than the high-water
 //! mark ([`DEFAULT_HIGH_WATER_MARK`], see
 //! [`WebSocket::set_high_water_mark`]) is queued, so a peer that never
-//! reads cannot grow our memory; reading stops too while the stream takes
-//! none of the pongs we owe. The connection's [`Timeouts`] (handshake,
+//! reads cannot grow our memory; reading stops too while that much is
+//! queued and the stream takes none of it. The [`Timeouts`] (handshake,
 //! keepalive ping, pong and close; defaults 10 s, 20 s, 20 s, 5 s) run on a
 //! sans-IO [`Keepalive`](crate::Keepalive) and tokio's timer, while a
 //! read, send or flush is in progress (on a split socket: while the read
