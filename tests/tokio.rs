@@ -7,8 +7,8 @@ use futures_util::{SinkExt, StreamExt};
 use rfc6455::handshake::HandshakeError;
 use rfc6455::tokio::{self as ws, Rejection, Timeouts, WebSocket};
 use rfc6455::{
-    AcceptOptions, ClientOptions, CloseCode, Config, Connection, Error, Event, Message, State,
-    Timeout,
+    AcceptOptions, ClientOptions, CloseCode, Config, Connection, Error, Event, Message,
+    MessageKind, State, Timeout,
 };
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -72,6 +72,58 @@ async fn echo_and_close_handshake() {
         }
         other => panic!("server ended with {other}"),
     }
+}
+
+/// The same sending vocabulary as the blocking and mio sockets: `send`
+/// takes anything that converts into a message, a streamed message goes
+/// out piece by piece (a ping may go between the pieces), and an
+/// unsolicited pong needs no answer; both halves of a split socket have
+/// them too.
+#[tokio::test]
+async fn pongs_and_streamed_pieces_from_the_socket_and_its_write_half() {
+    let (listener, url) = listen().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut socket = ws::accept(tcp).await.unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            seen.push(socket.read_event().await.unwrap());
+        }
+        seen
+    });
+    let mut client = ws::connect(&url).await.unwrap();
+    client.send("plain &str").await.unwrap();
+    client
+        .send_fragment(MessageKind::Text, b"stre", false)
+        .await
+        .unwrap();
+    client.send_ping(b"between").await.unwrap();
+    client
+        .send_fragment(MessageKind::Text, b"amed", true)
+        .await
+        .unwrap();
+    client.send_pong(b"heartbeat").await.unwrap();
+    let (_reader, mut writer) = client.split();
+    writer
+        .send_fragment(MessageKind::Binary, &[1, 2], false)
+        .await
+        .unwrap();
+    writer
+        .send_fragment(MessageKind::Binary, &[3], true)
+        .await
+        .unwrap();
+    writer.send_pong(b"again").await.unwrap();
+    let seen = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            Event::Message(Message::text("plain &str")),
+            Event::Ping(b"between"[..].into()),
+            Event::Message(Message::text("streamed")),
+            Event::Pong(b"heartbeat"[..].into()),
+            Event::Message(Message::binary(vec![1, 2, 3])),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -184,7 +184,7 @@ where
 /// requests are answered with the matching HTTP error (400, 405, 426, 431)
 /// and a refusal with its status; both return [`Error::Handshake`]. A
 /// client that has not sent its whole request within the handshake deadline
-/// is cut off with an [`io::ErrorKind::TimedOut`] error.
+/// is cut off with [`Error::Timeout`] (`is_timeout()` is true).
 pub async fn accept_with<S, F>(
     mut stream: S,
     config: Config,

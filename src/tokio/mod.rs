@@ -116,7 +116,8 @@
 //! sans-IO [`Keepalive`](crate::Keepalive) and tokio's timer, while a
 //! read, send or flush is in progress (on a split socket: while the read
 //! half reads). An expired deadline closes the stream and fails the call
-//! with an [`std::io::ErrorKind::TimedOut`] error.
+//! with [`Error::Timeout`](crate::Error::Timeout), as in the other
+//! adapters ([`Error::is_timeout`](crate::Error::is_timeout)).
 
 mod engine;
 mod handshake;

@@ -8,7 +8,7 @@ use crate::close::{CloseCode, CloseFrame};
 use crate::connection::{Connection, Event, State};
 use crate::error::Error;
 use crate::handshake::{Request, ServerResponse};
-use crate::message::Message;
+use crate::message::{Message, MessageKind};
 use crate::timer::{Keepalive, Timeouts};
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -160,7 +160,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// while writing, the message is queued and its remaining bytes go out
     /// with the next `send`, `flush` or `read`. The stream never sees part
     /// of a frame followed by another frame.
-    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
         poll_fn(|cx| self.engine.poll_ready(cx, Side::Writer, true)).await?;
         self.engine.start_send(message)?;
         self.flush().await
@@ -173,7 +174,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// all the answers to one read's requests with one system call.
     ///
     /// **Cancel safety**: queued whole or not at all, as [`send`](Self::send).
-    pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
+    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
         poll_fn(|cx| self.engine.poll_ready(cx, Side::Writer, true)).await?;
         self.engine.start_send(message)
     }
@@ -183,6 +185,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// **Cancel safety**: as [`send`](Self::send) once queued.
     pub async fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.engine.conn.send_ping(payload)?;
+        self.flush().await
+    }
+
+    /// Send an unsolicited pong (at most 125 bytes; a heartbeat that needs
+    /// no answer, RFC 6455 §5.5.3) and write it out. Pings are answered
+    /// automatically while [`Config::auto_pong`](crate::Config::auto_pong)
+    /// is on.
+    ///
+    /// **Cancel safety**: as [`send`](Self::send) once queued.
+    pub async fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.engine.conn.send_pong(payload)?;
+        self.flush().await
+    }
+
+    /// Send one piece of a message streamed piece by piece, waiting for
+    /// room as [`send`](Self::send) does: the first call starts a message
+    /// of `kind`, `last` ends it. Pings may go out in between; other
+    /// messages wait for the last piece.
+    ///
+    /// **Cancel safety**: a piece is queued whole or not at all, as
+    /// [`send`](Self::send).
+    pub async fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        last: bool,
+    ) -> Result<(), Error> {
+        poll_fn(|cx| self.engine.poll_ready(cx, Side::Writer, true)).await?;
+        self.engine.conn.send_fragment(kind, data, last)?;
         self.flush().await
     }
 

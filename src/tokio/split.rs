@@ -14,7 +14,7 @@ use super::socket::{poll_message, stream_item, Session, WebSocket};
 use crate::close::CloseCode;
 use crate::connection::{Event, State};
 use crate::error::Error;
-use crate::message::Message;
+use crate::message::{Message, MessageKind};
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::future::poll_fn;
@@ -107,7 +107,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// Send a message, as [`WebSocket::send`] (and as cancel-safe). The
     /// read half runs the deadlines; this one only writes.
-    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
         poll_fn(|cx| lock(&self.engine).poll_ready(cx, Side::Writer, false)).await?;
         lock(&self.engine).start_send(message)?;
         self.flush().await
@@ -116,6 +117,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// Send a ping (at most 125 bytes) and write it out.
     pub async fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         lock(&self.engine).conn.send_ping(payload)?;
+        self.flush().await
+    }
+
+    /// Send an unsolicited pong (at most 125 bytes) and write it out.
+    pub async fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        lock(&self.engine).conn.send_pong(payload)?;
+        self.flush().await
+    }
+
+    /// Send one piece of a streamed message (see
+    /// [`WebSocket::send_fragment`]), waiting for room as `send` does.
+    pub async fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        last: bool,
+    ) -> Result<(), Error> {
+        poll_fn(|cx| lock(&self.engine).poll_ready(cx, Side::Writer, false)).await?;
+        lock(&self.engine).conn.send_fragment(kind, data, last)?;
         self.flush().await
     }
 
