@@ -41,7 +41,7 @@ use bytes::Bytes;
 /// # Ok::<(), rfc6455::Error>(())
 /// ```
 ///
-/// For connections with permessage-deflate, [`compressed`](Self::compressed)
+/// For connections with permessage-deflate, `compressed` (feature `deflate`)
 /// also compresses the message once, up front, so that a broadcast costs
 /// one compression instead of one per connection. Everything is computed
 /// at construction: the value is immutable, `Send` and `Sync`, and one
@@ -149,7 +149,7 @@ impl PreparedMessage {
     }
 
     /// The window bits the compressed form was compressed with, if there
-    /// is one ([`compressed`](Self::compressed)).
+    /// is one (made by `compressed`, feature `deflate`).
     pub fn window_bits(&self) -> Option<u8> {
         #[cfg(feature = "deflate")]
         {
@@ -221,7 +221,7 @@ impl Connection {
     ///
     /// With permessage-deflate, a message this connection would compress
     /// goes out as the prepared compressed form
-    /// ([`PreparedMessage::compressed`]) when its window is within the one
+    /// (`PreparedMessage::compressed`, feature `deflate`) when its window is within the one
     /// we agreed to: no compression here. Under context takeover the
     /// peer's LZ77 window then holds the message, so our compressor is
     /// brought in step (its saved history extended, or the stream reset:
