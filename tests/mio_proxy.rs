@@ -1,5 +1,5 @@
 //! The mio client through real proxies (tinyproxy for HTTP `CONNECT`,
-//! microsocks for SOCKS5): the tunnel is negotiated without blocking before
+//! microsocks for SOCKS5) and an in-test `https://` proxy: the tunnel is negotiated without blocking before
 //! the WebSocket handshake (and TLS, for `wss://`), and proxy failures come
 //! out of the event loop as errors, a silent proxy as the handshake
 //! timeout.
@@ -10,6 +10,8 @@ mod common;
 use common::mio_loop::{echo, run};
 use common::proxies::{free_port, microsocks, tinyproxy};
 use common::{join, spawn_echo_server};
+#[cfg(feature = "rustls")]
+use rfc6455::mio::ClientStream;
 use rfc6455::mio::{Event, Options, Timeout, Transport, WebSocket};
 use rfc6455::proxy::ProxyErrorKind;
 use rfc6455::{ClientOptions, CloseCode, Error, Message, ProxyConfig};
@@ -71,28 +73,84 @@ fn http_connect_and_socks5_tunnels() {
     }
 }
 
+/// A `wss://` echo through `proxy` (listening on `proxy_port`), the
+/// server's certificate and the proxy's signed by `ca`; the server's port.
 #[cfg(feature = "rustls")]
-#[test]
-fn wss_inside_a_connect_tunnel() {
-    let Some(proxy) = tinyproxy(&[]) else { return };
-    let ca = common::certs::Ca::new("mio proxy test CA");
-    let (port, server) = common::proxies::spawn_tls_echo_server(&ca);
+fn wss_echo_through(proxy: &str, proxy_port: u16, ca: &common::certs::Ca) -> u16 {
+    let (port, server) = common::proxies::spawn_tls_echo_server(ca);
     let ws = WebSocket::connect_tls(
         &format!("wss://localhost:{port}/"),
         ca.client_config(),
-        through(&proxy.url("http", "")),
+        through(proxy),
         &Options::default(),
     )
     .unwrap();
     assert_eq!(
-        ws.get_ref().socket().peer_addr().unwrap().port(),
-        proxy.port
+        ws.get_ref().socket().tcp().peer_addr().unwrap().port(),
+        proxy_port
     );
+    let tls_to_the_proxy = matches!(ws.get_ref().socket(), ClientStream::ProxyTls(_));
+    assert_eq!(tls_to_the_proxy, proxy.starts_with("https://"));
     assert_eq!(
         one_echo(ws).unwrap(),
         vec![Message::text("through the proxy")]
     );
     assert_eq!(join(server), 1);
+    port
+}
+
+#[cfg(feature = "rustls")]
+#[test]
+fn wss_inside_a_connect_tunnel() {
+    let Some(proxy) = tinyproxy(&[]) else { return };
+    let ca = common::certs::Ca::new("mio proxy test CA");
+    wss_echo_through(&proxy.url("http", ""), proxy.port, &ca);
+}
+
+#[cfg(feature = "rustls")]
+#[test]
+fn https_proxy_carries_plain_ws_inside_its_tls() {
+    let ca = common::certs::Ca::new("mio https proxy test CA");
+    let (proxy_port, proxy) = common::proxies::spawn_https_proxy(&ca);
+    let (url, server) = spawn_echo_server(1);
+    let ws = WebSocket::connect_with_proxy_tls(
+        &url,
+        ca.client_config(),
+        through(&format!("https://localhost:{proxy_port}")),
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(matches!(ws.get_ref(), ClientStream::ProxyTls(_)));
+    assert_eq!(ws.get_ref().tcp().peer_addr().unwrap().port(), proxy_port);
+    assert_eq!(
+        one_echo(ws).unwrap(),
+        vec![Message::text("through the proxy")]
+    );
+    assert_eq!(join(server), vec![1]);
+    let target = url.trim_start_matches("ws://").trim_end_matches('/');
+    common::proxies::assert_connect_to(&join(proxy), target);
+}
+
+#[cfg(feature = "rustls")]
+#[test]
+fn https_proxy_carries_wss_tls_inside_tls() {
+    let ca = common::certs::Ca::new("mio https proxy test CA");
+    let (proxy_port, proxy) = common::proxies::spawn_https_proxy(&ca);
+    let port = wss_echo_through(&format!("https://localhost:{proxy_port}"), proxy_port, &ca);
+    common::proxies::assert_connect_to(&join(proxy), &format!("localhost:{port}"));
+}
+
+#[cfg(feature = "rustls")]
+#[test]
+fn an_https_proxy_with_an_untrusted_certificate_is_a_tls_error_naming_it() {
+    let ca = common::certs::Ca::new("unknown to the Mozilla roots");
+    let (proxy_port, _proxy) = common::proxies::spawn_https_proxy(&ca);
+    let proxy = format!("https://localhost:{proxy_port}");
+    // connect verifies the proxy against the bundled roots.
+    let ws = WebSocket::connect("ws://127.0.0.1:9/", through(&proxy), &Options::default());
+    let error = proxy_error(ws.unwrap());
+    assert_eq!(error.proxy(), proxy);
+    common::proxies::assert_untrusted_certificate(&error);
 }
 
 #[test]
