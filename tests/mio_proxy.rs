@@ -27,11 +27,12 @@ fn through(proxy: &str) -> ClientOptions {
     }
 }
 
-/// Send one message once open, close after its echo; the messages seen.
-fn one_echo<S: Transport>(ws: WebSocket<S>) -> Result<Vec<Message>, Error> {
+/// Send `message` once open, close after its echo; the messages seen.
+fn echo_one<S: Transport>(ws: WebSocket<S>, message: Message) -> Result<Vec<Message>, Error> {
     let mut got = Vec::new();
+    let mut message = Some(message);
     let ws = run(ws, BOUND, |ws, event, _| match event {
-        Event::Open => ws.send(Message::text("through the proxy")).unwrap(),
+        Event::Open => ws.send(message.take().unwrap()).unwrap(),
         Event::Message(message) => {
             got.push(message);
             ws.close(CloseCode::NORMAL, "done").unwrap();
@@ -40,6 +41,22 @@ fn one_echo<S: Transport>(ws: WebSocket<S>) -> Result<Vec<Message>, Error> {
     })?;
     assert_eq!(ws.state(), rfc6455::State::Closed { clean: true });
     Ok(got)
+}
+
+/// [`echo_one`] with a short text.
+fn one_echo<S: Transport>(ws: WebSocket<S>) -> Result<Vec<Message>, Error> {
+    echo_one(ws, Message::text("through the proxy"))
+}
+
+/// A message of many TLS records (16 KiB of plaintext at most each), so
+/// both sessions of TLS inside TLS buffer, split and backpressure.
+#[cfg(feature = "rustls")]
+fn large_message() -> Message {
+    Message::binary(
+        (0..300_000u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    )
 }
 
 fn echo_through(proxy: &str, host: &str) {
@@ -73,10 +90,11 @@ fn http_connect_and_socks5_tunnels() {
     }
 }
 
-/// A `wss://` echo through `proxy` (listening on `proxy_port`), the
-/// server's certificate and the proxy's signed by `ca`; the server's port.
+/// A `wss://` echo of `message` through `proxy` (listening on
+/// `proxy_port`), the server's certificate and the proxy's signed by `ca`;
+/// the server's port.
 #[cfg(feature = "rustls")]
-fn wss_echo_through(proxy: &str, proxy_port: u16, ca: &common::certs::Ca) -> u16 {
+fn wss_echo_through(proxy: &str, proxy_port: u16, ca: &common::certs::Ca, message: Message) -> u16 {
     let (port, server) = common::proxies::spawn_tls_echo_server(ca);
     let ws = WebSocket::connect_tls(
         &format!("wss://localhost:{port}/"),
@@ -91,10 +109,7 @@ fn wss_echo_through(proxy: &str, proxy_port: u16, ca: &common::certs::Ca) -> u16
     );
     let tls_to_the_proxy = matches!(ws.get_ref().socket(), ClientStream::ProxyTls(_));
     assert_eq!(tls_to_the_proxy, proxy.starts_with("https://"));
-    assert_eq!(
-        one_echo(ws).unwrap(),
-        vec![Message::text("through the proxy")]
-    );
+    assert_eq!(echo_one(ws, message.clone()).unwrap(), vec![message]);
     assert_eq!(join(server), 1);
     port
 }
@@ -104,7 +119,8 @@ fn wss_echo_through(proxy: &str, proxy_port: u16, ca: &common::certs::Ca) -> u16
 fn wss_inside_a_connect_tunnel() {
     let Some(proxy) = tinyproxy(&[]) else { return };
     let ca = common::certs::Ca::new("mio proxy test CA");
-    wss_echo_through(&proxy.url("http", ""), proxy.port, &ca);
+    let message = Message::text("through the proxy");
+    wss_echo_through(&proxy.url("http", ""), proxy.port, &ca, message);
 }
 
 #[cfg(feature = "rustls")]
@@ -123,8 +139,8 @@ fn https_proxy_carries_plain_ws_inside_its_tls() {
     assert!(matches!(ws.get_ref(), ClientStream::ProxyTls(_)));
     assert_eq!(ws.get_ref().tcp().peer_addr().unwrap().port(), proxy_port);
     assert_eq!(
-        one_echo(ws).unwrap(),
-        vec![Message::text("through the proxy")]
+        echo_one(ws, large_message()).unwrap(),
+        vec![large_message()]
     );
     assert_eq!(join(server), vec![1]);
     let target = url.trim_start_matches("ws://").trim_end_matches('/');
@@ -136,7 +152,8 @@ fn https_proxy_carries_plain_ws_inside_its_tls() {
 fn https_proxy_carries_wss_tls_inside_tls() {
     let ca = common::certs::Ca::new("mio https proxy test CA");
     let (proxy_port, proxy) = common::proxies::spawn_https_proxy(&ca);
-    let port = wss_echo_through(&format!("https://localhost:{proxy_port}"), proxy_port, &ca);
+    let proxy_url = format!("https://localhost:{proxy_port}");
+    let port = wss_echo_through(&proxy_url, proxy_port, &ca, large_message());
     common::proxies::assert_connect_to(&join(proxy), &format!("localhost:{port}"));
 }
 
