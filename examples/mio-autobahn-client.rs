@@ -12,7 +12,7 @@
 //! one after the other, as the fuzzing server expects. Exits 0 when done.
 
 use mio::{Events, Poll, Token};
-use rfc6455::mio::{Options, SendError, SocketEvent, WebSocket};
+use rfc6455::mio::{ClientStream, Options, SendError, SocketEvent, WebSocket};
 use rfc6455::{ClientOptions, Config, Message};
 use std::collections::VecDeque;
 use std::error::Error;
@@ -136,7 +136,7 @@ fn run(poll: &mut Poll, url: &str, echo: bool) -> Result<Vec<Message>> {
 }
 
 /// Send the echoes that waited, in order, until the socket is full again.
-fn send_backlog(ws: &mut WebSocket, backlog: &mut VecDeque<Message>) {
+fn send_backlog(ws: &mut WebSocket<ClientStream>, backlog: &mut VecDeque<Message>) {
     while let Some(message) = backlog.pop_front() {
         match ws.send(message) {
             Ok(()) => {}

@@ -141,11 +141,7 @@ async fn wss_inside_an_https_proxy_tls() {
     );
     echo_once(&mut socket).await;
     assert_eq!(join(server), 1);
-    let request = join(proxy);
-    assert!(
-        request.starts_with(&format!("CONNECT localhost:{port} HTTP/1.1\r\n")),
-        "{request}"
-    );
+    common::proxies::assert_connect_to(&join(proxy), &format!("localhost:{port}"));
 }
 
 #[tokio::test]

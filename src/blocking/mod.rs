@@ -34,7 +34,9 @@ pub(crate) use handshake::answer;
 pub use handshake::{
     accept, accept_with, client, connect, connect_with, Rejection, HANDSHAKE_TIMEOUT,
 };
-#[cfg(feature = "tokio")]
+#[cfg(all(feature = "rustls", any(feature = "mio", feature = "tokio")))]
+pub(crate) use proxy::proxy_session;
+#[cfg(any(feature = "mio", feature = "tokio"))]
 pub(crate) use proxy::ProxyTls;
 pub use split::{ReadHalf, Splittable, WriteHalf};
 pub use stream::MaybeTlsStream;
@@ -46,7 +48,7 @@ pub use tls::{
     TlsClientStream, TlsServerStream,
 };
 #[cfg(all(feature = "rustls", feature = "tokio"))]
-pub(crate) use tls::{check_alpn, client_session_for, receive_early};
+pub(crate) use tls::{check_alpn, receive_early};
 pub use transport::BlockingTransport;
 
 /// The old name of [`BlockingTransport`], kept so code written for 0.1

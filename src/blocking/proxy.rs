@@ -74,11 +74,21 @@ fn connect_to_proxy(
     }
 }
 
+/// A TLS client session for an `https://` proxy, verified under `tls` (the
+/// connection's own configuration) or the bundled roots, with SNI for the
+/// proxy's host: every adapter starts TLS to a proxy with it.
+#[cfg(feature = "rustls")]
+pub(crate) fn proxy_session(
+    proxy: &ProxyUrl,
+    tls: ProxyTls<'_>,
+) -> Result<rustls::ClientConnection, ProxyErrorKind> {
+    let config = tls.cloned().unwrap_or_else(super::default_tls_config);
+    super::tls::client_session_for(&proxy.host, config).map_err(ProxyErrorKind::from_transport)
+}
+
 #[cfg(feature = "rustls")]
 fn https(proxy: &ProxyUrl, tcp: TcpStream, tls: ProxyTls<'_>) -> Result<Route, ProxyErrorKind> {
-    let config = tls.cloned().unwrap_or_else(super::default_tls_config);
-    let session = super::tls::client_session_for(&proxy.host, config)
-        .map_err(ProxyErrorKind::from_transport)?;
+    let session = proxy_session(proxy, tls)?;
     // A proxy that accepts TCP and stays silent must not hold the TLS
     // handshake forever.
     tcp.set_read_timeout(Some(super::HANDSHAKE_TIMEOUT))

@@ -42,14 +42,24 @@
 //! [`DeflateConfig::release_when_idle`]: crate::deflate::DeflateConfig::release_when_idle
 //!
 //! **TLS** (feature `rustls` too): `TlsStream` runs a rustls session over
-//! a `mio::net::TcpStream`; `WebSocket::connect_tls` opens `wss://`, and a
-//! server wraps each accepted socket in a `TlsServerStream`. TLS buffers
-//! on its own and may need to write while the application only reads
+//! a `mio::net::TcpStream` (or any other [`MioTransport`]);
+//! `WebSocket::connect_tls` opens `wss://`, and a server wraps each
+//! accepted socket in a `TlsServerStream`. TLS buffers on its own and may
+//! need to write while the application only reads
 //! ([`MioTransport::wants_write`]); the adapter keeps writable interest for it.
+//!
+//! **Proxies.** Clients go through the proxy
+//! [`ClientOptions::proxy`](crate::ClientOptions::proxy) selects: HTTP
+//! `CONNECT`, SOCKS5, and with `rustls` an `https://` proxy. Its exchange
+//! runs beneath the WebSocket handshake (and the server's TLS) without
+//! blocking. A client's stream is a [`ClientStream`]: TCP, or TLS to an
+//! `https://` proxy carrying the tunnel, in which case a `wss://`
+//! connection is a `TlsStream` over that `TlsStream` (TLS inside TLS).
 //!
 //! [`Connection::shrink_buffers`]: crate::Connection::shrink_buffers
 
 mod proxy;
+mod route;
 mod socket;
 mod timers;
 #[cfg(feature = "rustls")]
@@ -58,6 +68,7 @@ mod transport;
 
 pub use crate::blocking::Rejection;
 pub use crate::timer::{Timeout, Timeouts};
+pub use route::ClientStream;
 pub use socket::WebSocket;
 pub use timers::Timers;
 #[cfg(feature = "rustls")]

@@ -1,7 +1,8 @@
 //! One non-blocking WebSocket: handshake, reading, writing, deadlines.
 
 use super::proxy::Proxying;
-use super::{Decide, MioTransport, Options, SendError, SocketEvent};
+use super::{ClientStream, Decide, MioTransport, Options, SendError, SocketEvent};
+use crate::blocking::ProxyTls;
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::connection::{Connection, PreparedMessage, State};
@@ -218,7 +219,7 @@ impl<S: MioTransport> core::fmt::Debug for WebSocket<S> {
     }
 }
 
-impl WebSocket<TcpStream> {
+impl WebSocket<ClientStream> {
     /// Start connecting to a `ws://` URL: resolves the host (this blocks on
     /// DNS for a name; pass an IP address to avoid it), opens a
     /// non-blocking TCP connection and queues the upgrade request.
@@ -226,12 +227,24 @@ impl WebSocket<TcpStream> {
     ///
     /// Through the proxy [`ClientOptions::proxy`] selects (by default from
     /// the environment), if any: the connection goes to the proxy, which is
-    /// asked for a tunnel first (HTTP `CONNECT` or SOCKS5; `https://`
-    /// proxies only in the blocking adapter). Its failures come from
-    /// [`poll_event`](Self::poll_event) or [`flush`](Self::flush) as
-    /// [`Error::Proxy`]; a silent proxy runs into the connect or handshake
-    /// timeout.
+    /// asked for a tunnel first (HTTP `CONNECT` or SOCKS5; with the
+    /// `rustls` feature, `CONNECT` inside TLS to an `https://` proxy,
+    /// verified against the bundled roots: see
+    /// [`connect_with_proxy_tls`](Self::connect_with_proxy_tls) for others).
+    /// Its failures come from [`poll_event`](Self::poll_event) or
+    /// [`flush`](Self::flush) as [`Error::Proxy`]; a silent proxy runs into
+    /// the connect or handshake timeout.
     pub fn connect(url: &str, client: ClientOptions, options: &Options) -> Result<Self, Error> {
+        Self::connect_through(url, client, options, None)
+    }
+
+    /// [`connect`](Self::connect), an `https://` proxy verified under `tls`.
+    pub(super) fn connect_through(
+        url: &str,
+        client: ClientOptions,
+        options: &Options,
+        tls: ProxyTls<'_>,
+    ) -> Result<Self, Error> {
         let parsed = WsUrl::parse(url)?;
         if parsed.secure {
             return Err(Error::Io(io::Error::new(
@@ -239,7 +252,7 @@ impl WebSocket<TcpStream> {
                 "wss:// needs a TLS transport: use WebSocket::connect_tls (feature rustls)",
             )));
         }
-        let (stream, proxying) = super::proxy::open(&parsed, &client.proxy)?;
+        let (stream, proxying) = super::proxy::open(&parsed, &client.proxy, tls)?;
         Ok(Self::with_client_upgrade(
             stream, &parsed, client, options, proxying,
         ))
@@ -415,7 +428,9 @@ impl<S: MioTransport> WebSocket<S> {
     /// (which waits while a proxy's tunnel is negotiated beneath it).
     fn wants_write(&self) -> bool {
         match &self.phase {
-            Phase::Proxy(proxy) => !proxy.0.tunnel.output().is_empty(),
+            Phase::Proxy(proxy) => {
+                !proxy.0.tunnel.output().is_empty() || self.stream.wants_write_beneath()
+            }
             _ => self.pending_output() > 0 || self.stream.wants_write(),
         }
     }
@@ -592,7 +607,7 @@ impl<S: MioTransport> WebSocket<S> {
                     self.readable = false;
                     return Ok(None);
                 }
-                Err(e) => return Err(proxying.error(ProxyErrorKind::Io(e))),
+                Err(e) => return Err(proxying.transport_error(e)),
             };
             let leftover = match proxying.tunnel.receive(&buf[..n]) {
                 Ok(Status::Partial) => continue,
@@ -608,7 +623,7 @@ impl<S: MioTransport> WebSocket<S> {
             let early = self
                 .stream
                 .receive_beneath(leftover)
-                .map_err(|e| proxying.error(ProxyErrorKind::Io(e)))?;
+                .map_err(|e| proxying.transport_error(e))?;
             self.prelude = Prelude::from(upgrade.request().to_vec());
             self.phase = Phase::Connecting(Box::new(upgrade));
             if !early.is_empty() {
@@ -914,7 +929,7 @@ impl<S: MioTransport> WebSocket<S> {
         if !self.finished && self.wants_write() {
             if let Err(e) = self.write_out() {
                 result = Err(match &self.phase {
-                    Phase::Proxy(proxy) => proxy.0.error(ProxyErrorKind::Io(e)),
+                    Phase::Proxy(proxy) => proxy.0.transport_error(e),
                     _ => Error::from(e),
                 });
                 self.close_transport();
@@ -944,7 +959,11 @@ impl<S: MioTransport> WebSocket<S> {
                     None => return Ok(()),
                 }
             }
-            return Ok(());
+            // TLS to an `https://` proxy: its records, handshake included.
+            return match self.stream.flush_beneath() {
+                Err(e) if is_would_block(&e) => Ok(()),
+                other => other,
+            };
         }
         while !self.prelude.is_empty() {
             match write_some(|| self.stream.write(&self.prelude))? {

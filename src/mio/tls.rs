@@ -1,4 +1,4 @@
-//! TLS over a non-blocking TCP socket with rustls (features `mio` and
+//! TLS over a non-blocking stream with rustls (features `mio` and
 //! `rustls`).
 //!
 //! rustls is itself sans-IO: ciphertext goes in with `read_tls`, out with
@@ -9,8 +9,13 @@
 //! records the socket did not take), so writable interest is kept even when
 //! the WebSocket has nothing queued: TLS may need to write while the
 //! application only reads.
+//!
+//! The stream beneath a session is any [`MioTransport`], a TCP socket
+//! usually, but also another `TlsStream`: `wss://` through an `https://`
+//! proxy runs the server's session inside the proxy's (see
+//! [`ClientStream`]), each pumping its records through the one beneath.
 
-use super::{MioTransport, Options, WebSocket};
+use super::{ClientStream, MioTransport, Options, WebSocket};
 use crate::error::Error;
 use crate::handshake::{ClientOptions, WsUrl};
 use ::mio::event::Source;
@@ -18,38 +23,41 @@ use ::mio::net::TcpStream;
 use ::mio::{Interest, Registry, Token};
 use rustls::{ClientConfig, ClientConnection, ConnectionCommon, ServerConnection, SideData};
 use std::io::{self, IoSlice, Read, Write};
-use std::net::Shutdown;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-/// A rustls session over a non-blocking TCP socket: a [`MioTransport`] for
+/// A rustls session over a non-blocking stream `T` (a TCP socket, or the
+/// TLS session to an `https://` proxy): a [`MioTransport`] for
 /// [`WebSocket`]. Reads and writes carry plaintext and return `WouldBlock`
-/// when the socket does; registration is the socket's.
+/// when the stream does; registration is the stream's.
 ///
 /// TLS errors (a refused certificate, a bad record) come out of `read` as
 /// `io::Error`s wrapping a [`rustls::Error`], which the adapter reports as
 /// [`Error::Tls`].
 #[derive(Debug)]
-pub struct TlsStream<C> {
+pub struct TlsStream<C, T = TcpStream> {
     conn: C,
-    sock: TcpStream,
+    sock: T,
 }
 
-/// A TLS client session over TCP, as [`WebSocket::connect_tls`] opens it.
-pub type TlsClientStream = TlsStream<ClientConnection>;
+/// A TLS client session as [`WebSocket::connect_tls`] opens it: over TCP
+/// to the server, or through a proxy's tunnel, which may itself run inside
+/// TLS to an `https://` proxy.
+pub type TlsClientStream = TlsStream<ClientConnection, ClientStream>;
 
 /// A TLS server session over TCP: wrap an accepted socket with
 /// [`TlsStream::new`] and hand it to [`WebSocket::accept`].
 pub type TlsServerStream = TlsStream<ServerConnection>;
 
-impl<C, S> TlsStream<C>
+impl<C, S, T> TlsStream<C, T>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<S>>,
     S: SideData,
+    T: MioTransport,
 {
     /// A session `conn` (fresh: its TLS handshake runs as the WebSocket's
-    /// starts) over a non-blocking socket.
-    pub fn new(conn: C, sock: TcpStream) -> Self {
+    /// starts) over a non-blocking stream.
+    pub fn new(conn: C, sock: T) -> Self {
         TlsStream { conn, sock }
     }
 
@@ -58,14 +66,15 @@ where
         &self.conn
     }
 
-    /// The socket.
-    pub fn socket(&self) -> &TcpStream {
+    /// The stream beneath the session (the socket, usually).
+    pub fn socket(&self) -> &T {
         &self.sock
     }
 
-    /// Send buffered TLS records until they are out or the socket would
+    /// Send buffered TLS records until they are out or the stream would
     /// block (which is not an error: [`wants_write`](MioTransport::wants_write)
-    /// keeps writable interest until they are).
+    /// keeps writable interest until they are), then flush the stream,
+    /// which may buffer records of its own (a TLS session beneath).
     fn send_tls(&mut self) -> io::Result<()> {
         while self.conn.wants_write() {
             match self.conn.write_tls(&mut self.sock) {
@@ -76,7 +85,10 @@ where
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        match self.sock.flush() {
+            Err(e) if is_blocked(&e) => Ok(()),
+            other => other,
+        }
     }
 
     /// Hand plaintext to rustls with `write` and send what the socket
@@ -113,10 +125,11 @@ where
     }
 }
 
-impl<C, S> Read for TlsStream<C>
+impl<C, S, T> Read for TlsStream<C, T>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<S>>,
     S: SideData,
+    T: MioTransport,
 {
     /// Plaintext already decrypted, else whatever the socket brings in; the
     /// handshake advances along the way (its replies are sent at once).
@@ -141,10 +154,11 @@ where
     }
 }
 
-impl<C, S> Write for TlsStream<C>
+impl<C, S, T> Write for TlsStream<C, T>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<S>>,
     S: SideData,
+    T: MioTransport,
 {
     /// Encrypt what rustls's buffer takes and send what the socket takes.
     /// `WouldBlock` when rustls's buffer is at its limit and the socket
@@ -166,17 +180,18 @@ where
         self.encrypt(|writer| writer.write_vectored(bufs))
     }
 
-    /// Send buffered records; `WouldBlock` while some remain.
+    /// Send buffered records; `WouldBlock` while some remain, here or in
+    /// the stream beneath.
     fn flush(&mut self) -> io::Result<()> {
         self.send_tls()?;
-        if self.conn.wants_write() {
+        if self.wants_write() {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         Ok(())
     }
 }
 
-impl<C> Source for TlsStream<C> {
+impl<C, T: Source> Source for TlsStream<C, T> {
     fn register(
         &mut self,
         registry: &Registry,
@@ -200,25 +215,24 @@ impl<C> Source for TlsStream<C> {
     }
 }
 
-impl<C, S> MioTransport for TlsStream<C>
+impl<C, S, T> MioTransport for TlsStream<C, T>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<S>>,
     S: SideData,
+    T: MioTransport,
 {
     /// RFC 8446 §6.1: `close_notify` first, so the peer can tell our end
-    /// from a truncation; then TCP (best effort: the adapter closes at the
-    /// end of the close handshake or on failure, not to wait for TLS).
+    /// from a truncation; then the stream beneath (best effort: the adapter
+    /// closes at the end of the close handshake or on failure, not to wait
+    /// for TLS).
     fn shutdown(&mut self) -> io::Result<()> {
         self.conn.send_close_notify();
         let _ = self.send_tls();
-        match self.sock.shutdown(Shutdown::Both) {
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            other => other,
-        }
+        self.sock.shutdown()
     }
 
     fn wants_write(&self) -> bool {
-        self.conn.wants_write()
+        self.conn.wants_write() || self.sock.wants_write()
     }
 
     fn set_nodelay(&mut self, nodelay: bool) -> io::Result<()> {
@@ -226,16 +240,28 @@ where
     }
 
     fn is_connected(&self) -> bool {
-        self.sock.peer_addr().is_ok()
+        self.sock.is_connected()
     }
 
-    /// The socket: a proxy's tunnel comes before TLS.
+    /// The stream beneath, as it carries plaintext (a socket's bytes, or
+    /// an `https://` proxy's session): a proxy's tunnel comes before this
+    /// session's TLS.
     fn read_beneath(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.sock.read(buf)
     }
 
     fn write_beneath(&mut self, data: &[u8]) -> io::Result<usize> {
         self.sock.write(data)
+    }
+
+    /// The stream beneath has records of its own to send (the `https://`
+    /// proxy's handshake) while this session waits for the tunnel.
+    fn wants_write_beneath(&self) -> bool {
+        self.sock.wants_write()
+    }
+
+    fn flush_beneath(&mut self) -> io::Result<()> {
+        self.sock.flush()
     }
 
     /// Bytes after a proxy's reply are the server's TLS records.
@@ -258,7 +284,9 @@ impl WebSocket<TlsClientStream> {
     /// for the bundled roots), and queues the upgrade request, which rustls
     /// sends once its handshake is done. Certificate errors come from
     /// [`poll_event`](Self::poll_event) as [`Error::Tls`]. Through a proxy
-    /// as [`WebSocket::connect`] describes, TLS inside the tunnel.
+    /// as [`WebSocket::connect`] describes, TLS inside the tunnel; an
+    /// `https://` proxy is verified under `tls` too, and the server's
+    /// session runs inside the proxy's.
     pub fn connect_tls(
         url: &str,
         tls: Arc<ClientConfig>,
@@ -266,12 +294,26 @@ impl WebSocket<TlsClientStream> {
         options: &Options,
     ) -> Result<Self, Error> {
         let parsed = WsUrl::parse(url)?;
-        let session = crate::blocking::client_session(&parsed, tls)?;
-        let (sock, proxying) = super::proxy::open(&parsed, &client.proxy)?;
+        let session = crate::blocking::client_session(&parsed, tls.clone())?;
+        let (sock, proxying) = super::proxy::open(&parsed, &client.proxy, Some(&tls))?;
         let stream = TlsStream::new(session, sock);
         Ok(Self::with_client_upgrade(
             stream, &parsed, client, options, proxying,
         ))
+    }
+}
+
+impl WebSocket<ClientStream> {
+    /// [`connect`](WebSocket::connect) to a `ws://` URL, an `https://`
+    /// proxy verified under `tls` instead of the bundled roots (a proxy
+    /// whose certificate a private CA signs, as in a corporate network).
+    pub fn connect_with_proxy_tls(
+        url: &str,
+        tls: Arc<ClientConfig>,
+        client: ClientOptions,
+        options: &Options,
+    ) -> Result<Self, Error> {
+        Self::connect_through(url, client, options, Some(&tls))
     }
 }
 

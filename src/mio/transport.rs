@@ -64,6 +64,21 @@ pub trait MioTransport: Read + Write + ::mio::event::Source {
         self.write(data)
     }
 
+    /// Whether the stream beneath the transport's own protocol holds output
+    /// of its own (TLS records to an `https://` proxy) while a tunnel is
+    /// negotiated there; the transport's own output waits for the tunnel.
+    /// The default is [`wants_write`](Self::wants_write), right for a
+    /// transport that is its own stream beneath.
+    fn wants_write_beneath(&self) -> bool {
+        self.wants_write()
+    }
+
+    /// Send what [`wants_write_beneath`](Self::wants_write_beneath) holds;
+    /// `WouldBlock` while some remains.
+    fn flush_beneath(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+
     /// Bytes read beneath the protocol past the end of a proxy's reply:
     /// the server's first bytes. The transport keeps what is its own (TLS
     /// records) and returns the rest, for the WebSocket handshake. The

@@ -105,11 +105,7 @@ async fn https(
     tcp: TcpStream,
     tls: ProxyTls<'_>,
 ) -> Result<Route, ProxyErrorKind> {
-    let config = tls
-        .cloned()
-        .unwrap_or_else(crate::blocking::default_tls_config);
-    let session = crate::blocking::client_session_for(&proxy.host, config)
-        .map_err(ProxyErrorKind::from_transport)?;
+    let session = crate::blocking::proxy_session(proxy, tls)?;
     let mut stream = super::TlsStream::new(tcp, session);
     std::future::poll_fn(|cx| stream.poll_handshake(cx))
         .await

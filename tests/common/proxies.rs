@@ -218,3 +218,23 @@ pub fn spawn_https_proxy(ca: &super::certs::Ca) -> (u16, std::thread::JoinHandle
     });
     (port, proxy)
 }
+
+/// `error` is an `https://` proxy's certificate refused as untrusted.
+#[cfg(feature = "rustls")]
+pub fn assert_untrusted_certificate(error: &rfc6455::ProxyError) {
+    assert!(
+        matches!(
+            error.kind(),
+            rfc6455::proxy::ProxyErrorKind::Tls(rfc6455::rustls::Error::InvalidCertificate(_))
+        ),
+        "{error:?}"
+    );
+}
+
+/// The request head an in-test proxy received asks for a tunnel to `target`.
+pub fn assert_connect_to(request: &str, target: &str) {
+    assert!(
+        request.starts_with(&format!("CONNECT {target} HTTP/1.1\r\n")),
+        "{request}"
+    );
+}
