@@ -69,6 +69,25 @@ fn settle(poll: &mut Poll, events: &mut Events, sockets: &mut [WebSocket], opene
     }
 }
 
+/// The next connection the listener takes (the client has connected), as a
+/// server socket registered under `token`.
+fn accept_socket(
+    listener: &TcpListener,
+    options: &Options,
+    poll: &Poll,
+    token: Token,
+) -> WebSocket {
+    let stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(_) => std::thread::sleep(Duration::from_micros(50)),
+        }
+    };
+    let mut ws = WebSocket::accept(stream, options);
+    ws.register(poll.registry(), token).unwrap();
+    ws
+}
+
 fn per_connection(before: isize) -> isize {
     (LIVE.load(SeqCst) - before) / N as isize
 }
@@ -96,14 +115,7 @@ fn bytes_per_idle_connection() {
     while sockets.len() < N {
         assert!(Instant::now() < deadline, "accepting took too long");
         clients.push(TcpStream::connect(addr).unwrap());
-        let stream = loop {
-            match listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(_) => std::thread::sleep(Duration::from_micros(50)),
-            }
-        };
-        let mut ws = WebSocket::accept(stream, &options);
-        ws.register(poll.registry(), Token(sockets.len())).unwrap();
+        let mut ws = accept_socket(&listener, &options, &poll, Token(sockets.len()));
         assert!(ws.poll_event().unwrap().is_none());
         ws.flush(poll.registry()).unwrap();
         sockets.push(ws);
@@ -193,14 +205,7 @@ fn deflate_connection_idle_after_chat() {
         let mut client = TcpStream::connect(addr).unwrap();
         client.write_all(request.as_bytes()).unwrap();
         clients.push(client);
-        let stream = loop {
-            match listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(_) => std::thread::sleep(Duration::from_micros(50)),
-            }
-        };
-        let mut ws = WebSocket::accept(stream, &options);
-        ws.register(poll.registry(), Token(sockets.len())).unwrap();
+        let ws = accept_socket(&listener, &options, &poll, Token(sockets.len()));
         sockets.push(ws);
     }
     settle(&mut poll, &mut events, &mut sockets, &mut opened);

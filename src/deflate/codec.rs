@@ -933,6 +933,19 @@ mod tests {
 
     /// A chat-like stream: JSON lines sharing most of their bytes, so each
     /// message refers back into earlier ones (context takeover pays).
+    /// Chat messages `rounds` each way, every one inflated to what was sent.
+    fn chat_both_ways(server: &mut Deflate, client: &mut Deflate, rounds: core::ops::Range<usize>) {
+        for i in rounds {
+            let data = chat(i, 150);
+            let mut wire = Vec::new();
+            server.compress(&data, &mut wire);
+            assert_eq!(inflate_message(client, &wire), Ok(data.clone()));
+            wire.clear();
+            client.compress(&data, &mut wire);
+            assert_eq!(inflate_message(server, &wire), Ok(data));
+        }
+    }
+
     fn chat(i: usize, len: usize) -> Vec<u8> {
         let mut line = alloc::format!(
             "{{\"type\":\"message\",\"room\":\"general\",\"user\":\"user{}\",\"seq\":{i},\"text\":\"",
@@ -1004,15 +1017,7 @@ mod tests {
         let agreed = params(10, 12, false, false);
         let mut server = codec(&agreed, false, true);
         let mut client = codec(&agreed, true, false);
-        for i in 0..8 {
-            let data = chat(i, 150);
-            let mut wire = Vec::new();
-            server.compress(&data, &mut wire);
-            inflate_message(&mut client, &wire).unwrap();
-            wire.clear();
-            client.compress(&data, &mut wire);
-            inflate_message(&mut server, &wire).unwrap();
-        }
+        chat_both_ways(&mut server, &mut client, 0..8);
         assert!(server.holds_streams());
         let before = pool::pooled();
         server.release(true);
@@ -1025,15 +1030,7 @@ mod tests {
         // The client's window is 2^10: older bytes cannot be referred to.
         assert_eq!(received.capacity(), 1 << 10);
         // Past the window: capped at 2^12 (ours) and 2^10 (the client's).
-        for i in 8..40 {
-            let data = chat(i, 150);
-            let mut wire = Vec::new();
-            server.compress(&data, &mut wire);
-            inflate_message(&mut client, &wire).unwrap();
-            wire.clear();
-            client.compress(&data, &mut wire);
-            assert!(inflate_message(&mut server, &wire) == Ok(data));
-        }
+        chat_both_ways(&mut server, &mut client, 8..40);
         server.release(true);
         assert_eq!(server.sent.as_ref().unwrap().capacity(), 1 << 12);
         assert_eq!(server.received.as_ref().unwrap().capacity(), 1 << 10);
