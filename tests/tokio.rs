@@ -582,6 +582,18 @@ async fn dropping_halves_ends_the_stream() {
     );
 }
 
+/// A client over one end of an in-memory duplex stream.
+async fn in_memory_client(stream: tokio::io::DuplexStream) -> WebSocket<tokio::io::DuplexStream> {
+    ws::client(
+        stream,
+        "ws://in-memory/",
+        ClientOptions::default(),
+        Config::default(),
+    )
+    .await
+    .unwrap()
+}
+
 /// The server's clients via `client()` over any stream: an in-memory duplex.
 #[tokio::test]
 async fn handshake_over_an_in_memory_stream() {
@@ -592,14 +604,7 @@ async fn handshake_over_an_in_memory_stream() {
         socket.send(message).await.unwrap();
         socket.read().await
     });
-    let mut client = ws::client(
-        a,
-        "ws://in-memory/",
-        ClientOptions::default(),
-        Config::default(),
-    )
-    .await
-    .unwrap();
+    let mut client = in_memory_client(a).await;
     let text = "x".repeat(10_000);
     client.send(Message::text(text.as_str())).await.unwrap();
     assert_eq!(client.read().await.unwrap().as_text(), Some(text.as_str()));
@@ -611,5 +616,129 @@ async fn handshake_over_an_in_memory_stream() {
     assert!(matches!(
         server.await.unwrap(),
         Err(Error::Closed { clean: true, .. })
+    ));
+}
+
+/// A stream that counts the writes that reach it and the reads that
+/// return data.
+struct CountedWrites<S> {
+    inner: S,
+    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for CountedWrites<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        polled
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for CountedWrites<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if polled.is_ready() {
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        polled
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Messages that arrive together are echoed together: `read` writes what
+/// `feed` queued only once the buffered input is consumed (one write per
+/// batch, not per message), while a ping's pong goes out as soon as the
+/// ping is read, with the echoes queued before it. A 16 KiB message
+/// arrives with one read, header and all.
+#[tokio::test]
+async fn echoes_of_one_batch_leave_in_one_write_and_pongs_at_once() {
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = CountedWrites {
+        inner: b,
+        writes: writes.clone(),
+        reads: reads.clone(),
+    };
+    let server = tokio::spawn(async move {
+        let mut socket = ws::accept(counted).await.unwrap();
+        loop {
+            match socket.read().await {
+                Ok(message) => socket.feed(message).await.unwrap(),
+                Err(e) => return e,
+            }
+        }
+    });
+    let mut client = in_memory_client(a).await;
+    writes.store(0, std::sync::atomic::Ordering::SeqCst);
+    // Eight messages, a ping, eight more: queued, then written at once.
+    for i in 0..8 {
+        client.feed(Message::text(format!("m{i}"))).await.unwrap();
+    }
+    client.send_ping(b"mid").await.unwrap();
+    for i in 8..16 {
+        client.feed(Message::text(format!("m{i}"))).await.unwrap();
+    }
+    client.flush().await.unwrap();
+    let mut order = Vec::new();
+    while order.len() < 17 {
+        match timeout(LIMIT, client.read_event()).await.unwrap().unwrap() {
+            Event::Message(message) => {
+                let text = message.as_text().unwrap().strip_prefix('m').unwrap();
+                order.push(Some(text.parse::<u32>().unwrap()));
+            }
+            Event::Pong(payload) => {
+                assert_eq!(&payload[..], b"mid");
+                order.push(None);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let expected: Vec<_> = (0..8)
+        .map(Some)
+        .chain([None])
+        .chain((8..16).map(Some))
+        .collect();
+    assert_eq!(order, expected);
+    // The first write ends with the pong; the second carries the rest.
+    assert_eq!(writes.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let reads_before = reads.load(std::sync::atomic::Ordering::SeqCst);
+    let large = Message::binary(vec![0x5a; 16 * 1024]);
+    client.send(large.clone()).await.unwrap();
+    assert_eq!(timeout(LIMIT, client.read()).await.unwrap().unwrap(), large);
+    assert_eq!(
+        reads.load(std::sync::atomic::Ordering::SeqCst),
+        reads_before + 1
+    );
+    client.close_and_wait(CloseCode::NORMAL, "").await.unwrap();
+    assert!(matches!(
+        timeout(LIMIT, server).await.unwrap().unwrap(),
+        Error::Closed { clean: true, .. }
     ));
 }

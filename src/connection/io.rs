@@ -33,9 +33,8 @@ impl Connection {
         r: &mut R,
         scratch: &mut [u8],
     ) -> io::Result<(usize, usize)> {
-        let needed = self.input_needed();
-        if scratch.is_empty() || (needed > 0 && needed >= DIRECT_READ_MIN.min(scratch.len())) {
-            let buf = self.read_buf(needed.clamp(MIN_READ, DIRECT_READ_MAX));
+        if let Some(len) = self.direct_read_len(scratch.len()) {
+            let buf = self.read_buf(len);
             let asked = buf.len();
             let n = r.read(buf)?;
             self.filled(n);
@@ -44,6 +43,17 @@ impl Connection {
         let n = r.read(scratch)?;
         self.receive(&scratch[..n]);
         Ok((n, scratch.len()))
+    }
+
+    /// The sizing decision of [`read_from`](Self::read_from), for adapters
+    /// whose reads are not `std::io::Read` (tokio's `poll_read`): `Some(n)`
+    /// to read up to `n` bytes straight into [`read_buf(n)`](Self::read_buf),
+    /// `None` to read into a scratch buffer of `scratch_len` bytes and
+    /// [`receive`](Self::receive) the copy.
+    pub(crate) fn direct_read_len(&self, scratch_len: usize) -> Option<usize> {
+        let needed = self.input_needed();
+        let direct = scratch_len == 0 || (needed > 0 && needed >= DIRECT_READ_MIN.min(scratch_len));
+        direct.then(|| needed.clamp(MIN_READ, DIRECT_READ_MAX))
     }
 }
 

@@ -22,12 +22,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 /// Bytes asked of the stream per read, into a buffer shared by the
-/// thread's connections (so it costs an idle connection nothing).
-const READ_CHUNK: usize = 16 * 1024;
-
-/// Bytes asked of the stream per read while a frame is arriving, straight
-/// into the connection's buffer.
-const LARGE_READ: usize = 64 * 1024;
+/// thread's connections (so it costs an idle connection nothing): a 16 KiB
+/// frame and its header arrive in one read, as in the mio adapter. The rest
+/// of a larger frame is read straight into the connection's buffer (see
+/// `Connection::read_from`, whose sizing this adapter follows).
+const READ_CHUNK: usize = 64 * 1024;
 
 thread_local! {
     /// One read buffer per runtime thread, lent for one `poll_read` at a
@@ -50,6 +49,9 @@ pub(super) struct Engine<S> {
     timer: Keepalive<Instant>,
     /// The armed tokio timer and the deadline it was armed for.
     sleep: Option<(Pin<Box<Sleep>>, Instant)>,
+    /// The task that last polled `sleep`: the timer wakes it, so while the
+    /// same task waits for the same deadline the timer is not polled again.
+    sleep_waker: Option<Waker>,
     pub(super) high_water_mark: usize,
     /// The peer ended its side of the stream.
     eof: bool,
@@ -86,6 +88,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             conn,
             timer,
             sleep: None,
+            sleep_waker: None,
             high_water_mark,
             eof: false,
             finished: false,
@@ -129,13 +132,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         loop {
             match self.conn.poll_event() {
                 Ok(Some(event)) => {
-                    if matches!(event, Event::Close(_)) {
-                        self.timer.closing(Instant::now());
-                    }
-                    if self.conn.has_pending_output() {
+                    let control = match event {
+                        Event::Close(_) => {
+                            self.timer.closing(Instant::now());
+                            true
+                        }
+                        Event::Ping(_) => true,
+                        _ => false,
+                    };
+                    if control && self.conn.has_pending_output() {
                         // RFC 6455 §5.5.2: answer "as soon as is practical";
                         // a stream that is full keeps it queued (and this
                         // task's waker registered) without holding the event.
+                        // Messages write nothing here: what the application
+                        // queued goes out once the buffered input is
+                        // consumed, one write for a whole batch of echoes.
                         let _ = self.poll_write_out(cx, side);
                     }
                     return Poll::Ready(Ok(event));
@@ -180,11 +191,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
     fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<(), Error>> {
         let io = &mut self.io;
         let conn = &mut self.conn;
-        let polled = if conn.buffered_input() > 0 {
-            // Part of a frame is here and the rest is on its way: read
-            // straight into the connection's buffer, in larger pieces (it
-            // reserved room for the announced frame), with no copy.
-            let mut buf = ReadBuf::new(conn.read_buf(LARGE_READ));
+        let polled = if let Some(len) = conn.direct_read_len(READ_CHUNK) {
+            // Much of a large frame is still to come: read it straight into
+            // the connection's buffer (which reserved room for the announced
+            // frame), where the message is split off without a copy.
+            let mut buf = ReadBuf::new(conn.read_buf(len));
             let polled = Pin::new(io).poll_read(cx, &mut buf);
             let n = buf.filled().len();
             conn.filled(n);
@@ -208,7 +219,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                     self.conn.shrink_buffers();
                 }
                 if side == Side::Reader {
-                    self.read_waker = Some(cx.waker().clone());
+                    remember(&mut self.read_waker, cx);
                 }
                 Poll::Pending
             }
@@ -283,6 +294,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         self.finished = true;
         self.timer.finished();
         self.sleep = None;
+        self.sleep_waker = None;
         // Marks a close handshake that did not complete as unclean.
         self.conn.receive_eof();
         self.conn.shrink_buffers();
@@ -317,25 +329,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         loop {
             let Some(deadline) = self.timer.poll_timeout() else {
                 self.sleep = None;
+                self.sleep_waker = None;
                 return Poll::Ready(Ok(queued));
             };
             // Deadlines move later as input flows; the timer is re-armed
             // only when one moves earlier, and a wakeup at the old deadline
             // finds nothing due (handle_timeout is then a no-op).
-            match &mut self.sleep {
+            let rearmed = match &mut self.sleep {
                 Some((sleep, armed)) if deadline < *armed => {
                     sleep.as_mut().reset(deadline);
                     *armed = deadline;
+                    true
                 }
-                Some(_) => {}
-                None => self.sleep = Some((Box::pin(tokio::time::sleep_until(deadline)), deadline)),
-            }
+                Some(_) => false,
+                None => {
+                    self.sleep = Some((Box::pin(tokio::time::sleep_until(deadline)), deadline));
+                    true
+                }
+            };
             let Some((sleep, armed)) = &mut self.sleep else {
                 return Poll::Ready(Ok(queued));
             };
-            if sleep.as_mut().poll(cx).is_pending() {
+            // Polled already by this task for this deadline, and not due:
+            // the timer will wake the task, so polling it again (as every
+            // wait for input would) only costs time.
+            let same_task = matches!(&self.sleep_waker, Some(w) if w.will_wake(cx.waker()));
+            if !rearmed && same_task && !sleep.is_elapsed() {
                 return Poll::Ready(Ok(queued));
             }
+            if sleep.as_mut().poll(cx).is_pending() {
+                remember(&mut self.sleep_waker, cx);
+                return Poll::Ready(Ok(queued));
+            }
+            // A timer that fired wakes nobody again until polled anew.
+            self.sleep_waker = None;
             let now = Instant::now();
             match self.timer.handle_timeout(now) {
                 None => {
@@ -391,7 +418,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => {
-                    self.write_wakers[side as usize] = Some(cx.waker().clone());
+                    remember(&mut self.write_wakers[side as usize], cx);
                     self.wake_other_writer(side, progressed);
                     return Poll::Pending;
                 }
@@ -480,6 +507,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         self.conn.close(code, reason)?;
         self.timer.closing(Instant::now());
         Ok(())
+    }
+}
+
+/// Keep `cx`'s waker in `slot`, cloning it only when it is another task's.
+fn remember(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        _ => *slot = Some(cx.waker().clone()),
     }
 }
 
