@@ -13,6 +13,8 @@ step() { printf '\n=== %s ===\n' "$*"; }
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --all-targets --all-features -- -D warnings
+# Every adapter without permessage-deflate: what needs it must say so.
+cargo clippy --all-targets --no-default-features --features std,mio,tokio,rustls,hyper -- -D warnings
 
 step "no_std core"
 cargo build --no-default-features

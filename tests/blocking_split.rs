@@ -216,10 +216,12 @@ fn a_pong_owed_while_the_writer_is_stuck_follows_its_message() {
     });
     // Uncompressed, so the message is as big on the wire as in memory (and
     // encoding it, which holds the session lock, takes no time to speak of).
-    let plain = Config {
-        deflate: None,
-        ..Config::default()
-    };
+    #[allow(unused_mut)] // without the deflate feature there is nothing to turn off
+    let mut plain = Config::default();
+    #[cfg(feature = "deflate")]
+    {
+        plain.deflate = None;
+    }
     let ws = blocking::connect_with(&url, Default::default(), plain).unwrap();
     let (mut reader, mut writer) = ws.split().unwrap();
     let stuck = thread::spawn(move || writer.send(vec![0u8; BIG]).unwrap());

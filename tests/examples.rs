@@ -7,7 +7,9 @@ mod common;
 
 use common::{connect, join, spawn_echo_server, TIMEOUT};
 use rfc6455::blocking::MaybeTlsStream;
-use rfc6455::{ClientOptions, CloseCode, Config, Message};
+#[cfg(all(feature = "mio", feature = "deflate"))]
+use rfc6455::{ClientOptions, Config};
+use rfc6455::{CloseCode, Message};
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -152,7 +154,7 @@ fn echo_server_example_serves_a_blocking_client() {
 }
 
 #[test]
-#[cfg(feature = "mio")]
+#[cfg(all(feature = "mio", feature = "deflate"))]
 fn mio_broadcast_example_sends_each_message_to_every_other_client() {
     let (_server, url) = spawn_server_example("mio-broadcast");
     let mut sender = connect_when_listening(&url);
@@ -188,13 +190,13 @@ fn mio_broadcast_example_sends_each_message_to_every_other_client() {
 }
 
 /// A TCP stream that counts the bytes read from it.
-#[cfg(feature = "mio")]
+#[cfg(all(feature = "mio", feature = "deflate"))]
 struct CountingStream {
     tcp: std::net::TcpStream,
     read: usize,
 }
 
-#[cfg(feature = "mio")]
+#[cfg(all(feature = "mio", feature = "deflate"))]
 impl std::io::Read for CountingStream {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.tcp.read(buf)?;
@@ -203,7 +205,7 @@ impl std::io::Read for CountingStream {
     }
 }
 
-#[cfg(feature = "mio")]
+#[cfg(all(feature = "mio", feature = "deflate"))]
 impl Write for CountingStream {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.tcp.write(buf)
@@ -213,7 +215,7 @@ impl Write for CountingStream {
     }
 }
 
-#[cfg(feature = "mio")]
+#[cfg(all(feature = "mio", feature = "deflate"))]
 impl rfc6455::blocking::BlockingTransport for CountingStream {}
 
 /// The broadcast is compressed once, not per receiver: a receiver with
@@ -221,7 +223,7 @@ impl rfc6455::blocking::BlockingTransport for CountingStream {}
 /// compressed frame (compressing per connection would make the repeat a
 /// few bytes of back-reference), and inflates both.
 #[test]
-#[cfg(feature = "mio")]
+#[cfg(all(feature = "mio", feature = "deflate"))]
 fn mio_broadcast_example_compresses_each_message_once() {
     let (_server, url) = spawn_server_example("mio-broadcast");
     let mut sender = connect_when_listening(&url);

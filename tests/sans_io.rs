@@ -2,6 +2,7 @@
 //! messages (compressed when permessage-deflate is on), and the close
 //! handshake, with bytes shuttled by hand as a user's event loop would.
 
+#[cfg(feature = "deflate")]
 use rfc6455::frame::FrameHeader;
 use rfc6455::{
     AcceptOptions, ClientOptions, ClientUpgrade, CloseCode, Config, Connection, Event, Message,
