@@ -181,6 +181,49 @@ async fn a_plain_client_against_the_tls_server_fails_cleanly() {
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }
 
+/// Bytes that are no TLS ClientHello end the handshake at once with a TLS
+/// error (the handshake deadline, 10 s here, is never reached), whatever
+/// they are, and nothing panics.
+#[tokio::test]
+async fn bad_client_hellos_are_errors_at_once() {
+    let (_ca, tls) = tls();
+    let cases: [(&str, &[u8]); 5] = [
+        ("plain HTTP", b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        (
+            "a record longer than TLS allows",
+            b"\x16\x03\x01\xff\xff\x01",
+        ),
+        (
+            "a ClientHello cut short inside its record",
+            b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x03",
+        ),
+        (
+            "an SSLv2 hello",
+            b"\x80\x2e\x01\x00\x02\x00\x15\x00\x00\x00\x10",
+        ),
+        (
+            "an alert instead of a hello",
+            b"\x15\x03\x03\x00\x02\x02\x28",
+        ),
+    ];
+    for (name, hello) in cases {
+        let (listener, port) = listen().await;
+        let mut peer = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        peer.write_all(hello).await.unwrap();
+        let (tcp, _) = listener.accept().await.unwrap();
+        let start = Instant::now();
+        let accepted = timeout(LIMIT, ws::accept_tls(tcp, tls.clone()))
+            .await
+            .unwrap();
+        let elapsed = start.elapsed();
+        match accepted {
+            Err(e) => assert!(matches!(e, Error::Tls(_)), "{name}: {e:?}"),
+            Ok(_) => panic!("{name}: accepted"),
+        }
+        assert!(elapsed < Duration::from_secs(2), "{name}: {elapsed:?}");
+    }
+}
+
 /// A client that sends half its ClientHello and then nothing is cut off at
 /// the configured handshake deadline.
 #[tokio::test]
