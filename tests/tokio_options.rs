@@ -184,3 +184,45 @@ fn a_config_converts_into_default_options() {
         Options::from(rfc6455::Config::default())
     );
 }
+
+/// The socket keeps the configured high-water mark: with 4 KiB, a second
+/// message waits while the first 10 KiB sit unwritten in front of a peer
+/// that does not read (the default mark, 256 KiB, would take it at once).
+#[tokio::test]
+async fn the_socket_keeps_the_configured_high_water_mark() {
+    let (ours, theirs) = tokio::io::duplex(1024);
+    let server = tokio::spawn(async move {
+        // Accepts, then holds the stream without reading.
+        let socket = ws::accept(theirs).await.unwrap();
+        tokio::time::sleep(LIMIT).await;
+        drop(socket);
+    });
+    let options = Options {
+        high_water_mark: 4096,
+        ..Options::default()
+    };
+    let mut client =
+        ws::client_with_options(ours, "ws://in-memory/", ClientOptions::default(), options)
+            .await
+            .unwrap();
+    // Poorly compressible, so permessage-deflate keeps it over the mark.
+    let mut x = 0x9e37_79b9u32;
+    let noise: Vec<u8> = (0..10 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let message = rfc6455::Message::binary(noise);
+    client.feed(message.clone()).await.unwrap();
+    assert!(
+        client.pending_output() > 4096,
+        "{}",
+        client.pending_output()
+    );
+    let second = timeout(Duration::from_millis(200), client.feed(message)).await;
+    assert!(second.is_err(), "a message was queued over the mark");
+    server.abort();
+}
