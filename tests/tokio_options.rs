@@ -3,6 +3,8 @@
 //! and keepalive deadlines that the opened socket keeps.
 #![cfg(feature = "tokio")]
 
+mod common;
+
 use rfc6455::tokio::{self as ws, Options};
 use rfc6455::{AcceptOptions, ClientOptions, Error, Event, Timeout, Timeouts};
 use std::time::Duration;
@@ -206,15 +208,7 @@ async fn the_socket_keeps_the_configured_high_water_mark() {
             .await
             .unwrap();
     // Poorly compressible, so permessage-deflate keeps it over the mark.
-    let mut x = 0x9e37_79b9u32;
-    let noise: Vec<u8> = (0..10 * 1024)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
+    let noise = common::pattern(10 * 1024, 7);
     let message = rfc6455::Message::binary(noise);
     client.feed(message.clone()).await.unwrap();
     assert!(
