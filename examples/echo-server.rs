@@ -30,6 +30,9 @@ use std::process::ExitCode;
 mod close_request;
 use close_request::requested_close;
 
+#[path = "support/pem_server_config.rs"]
+mod pem_server_config;
+
 /// The one subprotocol this server speaks.
 const PROTOCOL: &str = "echo";
 
@@ -81,8 +84,11 @@ fn main() -> ExitCode {
     };
     let acceptor = match &args.tls {
         None => Acceptor::Plain,
-        Some((cert, key)) => match tls::server_config(cert, key) {
-            Ok(acceptor) => acceptor,
+        Some((cert, key)) => match pem_server_config::server_config(cert, key) {
+            #[cfg(feature = "rustls")]
+            Ok(config) => Acceptor::Tls(config),
+            #[cfg(not(feature = "rustls"))]
+            Ok(never) => match never {},
             Err(e) => {
                 eprintln!("echo-server: {e}");
                 return ExitCode::FAILURE;
@@ -177,41 +183,5 @@ fn echo<S: BlockingTransport>(
         if let Some((code, reason)) = close_after_first.take() {
             ws.close(code, &reason)?;
         }
-    }
-}
-
-#[cfg(feature = "rustls")]
-mod tls {
-    use super::Acceptor;
-    use rfc6455::rustls::crypto::ring;
-    use rfc6455::rustls::pki_types::pem::PemObject;
-    use rfc6455::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use rfc6455::rustls::ServerConfig;
-    use std::sync::Arc;
-
-    /// A server configuration from PEM files, offering ALPN `http/1.1`.
-    pub fn server_config(cert: &str, key: &str) -> Result<Acceptor, String> {
-        let chain = CertificateDer::pem_file_iter(cert)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("{cert}: {e}"))?;
-        if chain.is_empty() {
-            return Err(format!("{cert}: no certificate in the file"));
-        }
-        let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{key}: {e}"))?;
-        let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, key))
-            .map_err(|e| format!("TLS configuration: {e}"))?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Acceptor::Tls(Arc::new(config)))
-    }
-}
-
-#[cfg(not(feature = "rustls"))]
-mod tls {
-    use super::Acceptor;
-
-    pub fn server_config(_cert: &str, _key: &str) -> Result<Acceptor, String> {
-        Err("--tls needs the rustls feature: cargo run --features rustls ...".into())
     }
 }

@@ -3,25 +3,43 @@
 //!
 //! ```sh
 //! cargo run --release --features tokio --example tokio-echo-server -- 127.0.0.1:9003 --threads 2
+//! cargo run --release --features tokio,rustls --example tokio-echo-server -- \
+//!     127.0.0.1:9443 --tls cert.pem key.pem
 //! ```
 //! Echoes text and binary messages up to 64 MiB and answers pings, a task
 //! per connection. The runtime is tokio's current-thread one by default (one
 //! core, like `mio-echo-server`'s single loop); `--threads N` runs the
-//! multi-threaded runtime with N workers. Like `echo-server`, it chooses the
-//! `echo` subprotocol when offered, and a request with
-//! `?close=CODE&reason=TEXT` is closed that way after its first echo (the
-//! interop tests use it).
+//! multi-threaded runtime with N workers. `--tls CERT KEY` (feature
+//! `rustls`) serves `wss://` with PEM files, as `echo-server --tls` does.
+//! Like `echo-server`, it chooses the `echo` subprotocol when offered, and a
+//! request with `?close=CODE&reason=TEXT` is closed that way after its
+//! first echo (the interop tests use it).
 
-use rfc6455::tokio::{self as ws, Rejection};
-use rfc6455::{AcceptOptions, Config, Error, Request};
+use rfc6455::tokio::{self as ws, Rejection, WebSocket};
+use rfc6455::{AcceptOptions, CloseCode, Config, Error, Request};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
 #[path = "support/close_request.rs"]
 mod close_request;
 
+#[path = "support/pem_server_config.rs"]
+mod pem_server_config;
+
+const USAGE: &str = "usage: tokio-echo-server [ADDR] [--threads N] [--tls CERT.pem KEY.pem]";
+
+/// How a new TCP connection becomes a WebSocket.
+#[derive(Clone)]
+enum Acceptor {
+    Plain,
+    #[cfg(feature = "rustls")]
+    Tls(std::sync::Arc<rfc6455::rustls::ServerConfig>),
+}
+
 fn main() -> std::io::Result<()> {
     let mut addr = "127.0.0.1:9003".to_string();
     let mut threads = None;
+    let mut tls = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--threads" {
@@ -31,10 +49,27 @@ fn main() -> std::io::Result<()> {
                 .filter(|&n| n > 0)
                 .expect("--threads takes a positive number");
             threads = Some(n);
+        } else if arg == "--tls" {
+            let (Some(cert), Some(key)) = (args.next(), args.next()) else {
+                usage_error("--tls needs two files: CERT.pem KEY.pem");
+            };
+            tls = Some((cert, key));
+        } else if arg.starts_with('-') {
+            usage_error(&format!("unknown option {arg}"));
         } else {
             addr = arg;
         }
     }
+    let acceptor = match tls {
+        None => Acceptor::Plain,
+        Some((cert, key)) => match pem_server_config::server_config(&cert, &key) {
+            #[cfg(feature = "rustls")]
+            Ok(config) => Acceptor::Tls(config),
+            #[cfg(not(feature = "rustls"))]
+            Ok(never) => match never {},
+            Err(e) => usage_error(&e),
+        },
+    };
     let runtime = match threads {
         None => tokio::runtime::Builder::new_current_thread(),
         Some(n) => {
@@ -49,14 +84,26 @@ fn main() -> std::io::Result<()> {
     // loops do: glibc gives the main thread's heap back to the system
     // (brk) whenever its top is free, so echoing megabyte messages there
     // would fault every page of each buffer in again.
-    let server = std::thread::spawn(move || runtime.block_on(serve(addr, threads.unwrap_or(1))));
+    let threads = threads.unwrap_or(1);
+    let server = std::thread::spawn(move || runtime.block_on(serve(addr, threads, acceptor)));
     server.join().expect("the server thread panicked")
 }
 
-async fn serve(addr: String, threads: usize) -> std::io::Result<()> {
+fn usage_error(message: &str) -> ! {
+    eprintln!("tokio-echo-server: {message}");
+    eprintln!("{USAGE}");
+    std::process::exit(2)
+}
+
+async fn serve(addr: String, threads: usize, acceptor: Acceptor) -> std::io::Result<()> {
     let listener = TcpListener::bind(&addr).await?;
+    let scheme = match acceptor {
+        Acceptor::Plain => "ws",
+        #[cfg(feature = "rustls")]
+        Acceptor::Tls(_) => "wss",
+    };
     eprintln!(
-        "tokio-echo-server listening on ws://{} with {threads} thread(s)",
+        "tokio-echo-server listening on {scheme}://{} with {threads} thread(s)",
         listener.local_addr()?
     );
     loop {
@@ -68,20 +115,39 @@ async fn serve(addr: String, threads: usize) -> std::io::Result<()> {
             }
         };
         let _ = tcp.set_nodelay(true);
-        tokio::spawn(echo(tcp));
+        tokio::spawn(connection(tcp, acceptor.clone()));
     }
 }
 
-/// Echo until the peer closes; errors end the connection quietly (a
-/// protocol violation has had its close frame sent already).
-async fn echo(tcp: TcpStream) -> Result<(), Error> {
+/// The handshake (TLS first with `--tls`), then the echo; errors end the
+/// connection quietly (a protocol violation has had its close frame sent
+/// already).
+async fn connection(tcp: TcpStream, acceptor: Acceptor) -> Result<(), Error> {
     let config = Config::default().with_max_size(64 << 20);
     let mut close = None;
     let decide = |request: &Request| {
         close = close_request::requested_close(request);
         choose_echo_protocol(request)
     };
-    let mut socket = ws::accept_with(tcp, config, decide).await?;
+    match acceptor {
+        Acceptor::Plain => {
+            let socket = ws::accept_with(tcp, config, decide).await?;
+            echo(socket, close).await
+        }
+        #[cfg(feature = "rustls")]
+        Acceptor::Tls(tls) => {
+            let socket = ws::accept_tls_with(tcp, tls, config, decide).await?;
+            echo(socket, close).await
+        }
+    }
+}
+
+/// Echo until the peer closes; after the first echo, close with `close`
+/// if the request asked for it.
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
+    mut socket: WebSocket<S>,
+    mut close: Option<(CloseCode, String)>,
+) -> Result<(), Error> {
     loop {
         match socket.read().await {
             Ok(message) => {

@@ -72,6 +72,11 @@ impl Drop for KillOnDrop {
 
 /// Start a server example on a free port; the running child and its URL.
 fn spawn_server_example(name: &str) -> (KillOnDrop, String) {
+    spawn_server_example_with(name, &[])
+}
+
+/// [`spawn_server_example`] with more arguments after the address.
+fn spawn_server_example_with(name: &str, args: &[&str]) -> (KillOnDrop, String) {
     // A free port: bind to port 0, note the port, release it for the child.
     let addr = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -80,6 +85,7 @@ fn spawn_server_example(name: &str) -> (KillOnDrop, String) {
     let server = KillOnDrop::spawn(
         Command::new(example(name))
             .arg(addr.to_string())
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
@@ -89,9 +95,16 @@ fn spawn_server_example(name: &str) -> (KillOnDrop, String) {
 
 /// A client of a server example that may not be listening yet.
 fn connect_when_listening(url: &str) -> rfc6455::blocking::WebSocket<MaybeTlsStream> {
+    when_listening(|| rfc6455::blocking::connect(url))
+}
+
+/// The first `connect` that succeeds within [`TIMEOUT`], its reads bounded.
+fn when_listening(
+    connect: impl Fn() -> Result<rfc6455::blocking::WebSocket<MaybeTlsStream>, rfc6455::Error>,
+) -> rfc6455::blocking::WebSocket<MaybeTlsStream> {
     let deadline = Instant::now() + TIMEOUT;
     let ws = loop {
-        match rfc6455::blocking::connect(url) {
+        match connect() {
             Ok(ws) => break ws,
             Err(e) => {
                 assert!(Instant::now() < deadline, "the server never listened: {e}");
@@ -151,6 +164,51 @@ fn echo_server_example_serves_a_blocking_client() {
     again.send(Message::text("second")).unwrap();
     assert_eq!(again.read().unwrap(), Message::text("second"));
     again.close_and_wait(CloseCode::NORMAL, "").unwrap();
+}
+
+/// `tokio-echo-server --tls CERT KEY` serves `wss://` with PEM files, as
+/// `echo-server --tls` does, and closes on request (`?close=`).
+#[test]
+#[cfg(all(feature = "tokio", feature = "rustls"))]
+fn tokio_echo_server_example_serves_wss_from_pem_files() {
+    use common::certs::Ca;
+
+    let ca = Ca::new("examples CA");
+    let leaf = ca.leaf(&["localhost"]);
+    let dir = std::env::temp_dir().join(format!("rfc6455-tokio-echo-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, &leaf.cert_pem).unwrap();
+    std::fs::write(&key, &leaf.key_pem).unwrap();
+    let (_server, url) = spawn_server_example_with(
+        "tokio-echo-server",
+        &["--tls", cert.to_str().unwrap(), key.to_str().unwrap()],
+    );
+    let port = url.trim_end_matches('/').rsplit(':').next().unwrap();
+    let wss = format!("wss://localhost:{port}/?close=4001&reason=enough");
+    let options = ClientOptions {
+        protocols: vec!["echo".into()],
+        ..ClientOptions::default()
+    };
+    let mut ws = when_listening(|| {
+        rfc6455::blocking::connect_tls(&wss, ca.client_config(), options.clone(), Config::default())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(ws.get_ref().is_tls());
+    assert_eq!(ws.protocol(), Some("echo"));
+    ws.send(Message::binary(vec![9u8; 70_000])).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::binary(vec![9u8; 70_000]));
+    // The server closes after the first echo, as the query asked.
+    match ws.read() {
+        Err(rfc6455::Error::Closed { frame, .. }) => {
+            let frame = frame.expect("a close frame");
+            assert_eq!(
+                (frame.code, frame.reason.as_str()),
+                (CloseCode(4001), "enough")
+            );
+        }
+        other => panic!("expected the server's close, got {other:?}"),
+    }
 }
 
 #[test]

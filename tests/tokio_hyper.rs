@@ -7,12 +7,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use rfc6455::handshake::HandshakeError;
-use rfc6455::tokio::hyper::{upgrade, TokioIo};
-use rfc6455::tokio::{self as ws, Rejection};
-use rfc6455::{AcceptOptions, ClientOptions, CloseCode, Config, Error, Message};
+use rfc6455::tokio::hyper::{upgrade, upgrade_with_options, TokioIo};
+use rfc6455::tokio::{self as ws, Options, Rejection};
+use rfc6455::{AcceptOptions, ClientOptions, CloseCode, Config, Error, Event, Message, Timeouts};
 use std::convert::Infallible;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{timeout, Instant};
 
 /// A hyper server on a free port whose every request is a WebSocket echo
 /// upgrade; refuses requests carrying `X-Deny`.
@@ -126,4 +128,49 @@ async fn invalid_requests_get_the_shared_http_errors() {
         let answer = String::from_utf8_lossy(&answer[..n]);
         assert!(answer.starts_with(status), "{request:?} -> {answer}");
     }
+}
+
+/// `upgrade_with_options`: the upgraded socket keeps the configured
+/// keepalive, so a client that says nothing is pinged after 100 ms (the
+/// default is 20 s).
+#[tokio::test]
+async fn an_upgraded_socket_keeps_the_configured_keepalive() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = |mut request: Request<hyper::body::Incoming>| async move {
+        let options = Options {
+            timeouts: Timeouts {
+                ping_after: Some(Duration::from_millis(100)),
+                ..Timeouts::default()
+            },
+            ..Options::default()
+        };
+        let (response, pending) =
+            upgrade_with_options(&mut request, options, |_| Ok(AcceptOptions::default())).unwrap();
+        tokio::spawn(async move {
+            let mut socket = pending.await.unwrap();
+            // Reading drives the keepalive timer.
+            let _ = socket.read().await;
+        });
+        Ok::<Response<String>, Infallible>(response)
+    };
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        http1::Builder::new()
+            .serve_connection(TokioIo::new(tcp), service_fn(handle))
+            .with_upgrades()
+            .await
+    });
+    let mut client = ws::connect(&format!("ws://{addr}/ws")).await.unwrap();
+    let start = Instant::now();
+    let event = timeout(Duration::from_secs(30), client.read_event())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(event, Event::Ping(_)), "{event:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
 }

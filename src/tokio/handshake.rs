@@ -1,14 +1,15 @@
 //! Opening handshakes over an async stream, bounded by the handshake
-//! deadline of [`Timeouts::default`] (10 s, as the blocking adapter's
-//! `HANDSHAKE_TIMEOUT`), counted by a sans-IO [`Keepalive`].
+//! deadline of [`Options::timeouts`] (by default 10 s, as the blocking
+//! adapter's `HANDSHAKE_TIMEOUT`), counted by a sans-IO [`Keepalive`].
 
+use super::options::Options;
 use super::socket::{Session, WebSocket};
 use super::stream::MaybeTlsStream;
 use crate::blocking::{answer, ProxyTls, Rejection};
 use crate::config::Config;
 use crate::error::Error;
 use crate::handshake::{AcceptOptions, ClientOptions, Request, ServerOptions, WsUrl};
-use crate::timer::{Keepalive, Timeout, Timeouts};
+use crate::timer::{Keepalive, Timeout};
 use crate::upgrade::{ClientUpgrade, ServerUpgrade};
 use core::future::Future;
 use core::time::Duration;
@@ -27,7 +28,7 @@ const HANDSHAKE_CHUNK: usize = 4096;
 /// **Cancel safety**: not cancel-safe (nothing to resume: dropping it
 /// drops the half-open connection).
 pub async fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    connect_with(url, ClientOptions::default(), Config::default()).await
+    connect_with_options(url, ClientOptions::default(), Options::default()).await
 }
 
 /// Connect with subprotocols, headers, a connect timeout, limits and a
@@ -50,14 +51,40 @@ pub async fn connect_with(
     options: ClientOptions,
     config: Config,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    connect_with_options(url, options, config.into()).await
+}
+
+/// [`connect_with`] with deadlines and a high-water mark of your own:
+/// `options.timeouts.handshake` bounds everything up to the server's `101`
+/// (a silent server is cut off with [`Error::Timeout`]), and the socket
+/// returned keeps the keepalive and close deadlines.
+///
+/// ```no_run
+/// use rfc6455::tokio::{self as ws, Options};
+/// use rfc6455::{ClientOptions, Timeouts};
+/// use std::time::Duration;
+///
+/// # async fn run() -> Result<(), rfc6455::Error> {
+/// let options = Options {
+///     timeouts: Timeouts { handshake: Some(Duration::from_secs(3)), ..Timeouts::default() },
+///     ..Options::default()
+/// };
+/// let socket = ws::connect_with_options("ws://127.0.0.1:9001/", ClientOptions::default(), options).await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect_with_options(
+    url: &str,
+    client: ClientOptions,
+    options: Options,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let parsed = WsUrl::parse(url)?;
     if parsed.secure {
         #[cfg(feature = "rustls")]
         return super::tls::connect_parsed(
             &parsed,
             crate::blocking::default_tls_config(),
+            client,
             options,
-            config,
         )
         .await;
         #[cfg(not(feature = "rustls"))]
@@ -66,7 +93,7 @@ pub async fn connect_with(
             "wss:// needs the rustls feature (or a TLS stream passed to tokio::client)",
         )));
     }
-    connect_plain(&parsed, options, config, None).await
+    connect_plain(&parsed, client, options, None).await
 }
 
 /// `ws://`: the route to the server (direct, or a tunnel through the
@@ -74,13 +101,13 @@ pub async fn connect_with(
 /// within the handshake deadline.
 pub(super) async fn connect_plain(
     url: &WsUrl,
-    options: ClientOptions,
-    config: Config,
+    client: ClientOptions,
+    options: Options,
     tls: ProxyTls<'_>,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    let timer = start();
-    let (route, early) = super::proxy::open(url, &options, tls, &timer).await?;
-    run_client(route.into(), url, options, config, timer, &early).await
+    let timer = options.start_timer();
+    let (route, early) = super::proxy::open(url, &client, tls, &timer).await?;
+    run_client(route.into(), url, client, options, timer, &early).await
 }
 
 /// Open a TCP connection to `host` and `port` (the server's or a
@@ -126,8 +153,23 @@ pub async fn client<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    client_with_options(stream, url, options, config.into()).await
+}
+
+/// [`client`] with deadlines and a high-water mark of your own, as
+/// [`connect_with_options`].
+pub async fn client_with_options<S>(
+    stream: S,
+    url: &str,
+    client: ClientOptions,
+    options: Options,
+) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let parsed = WsUrl::parse(url)?;
-    run_client(stream, &parsed, options, config, start(), &[]).await
+    let timer = options.start_timer();
+    run_client(stream, &parsed, client, options, timer, &[]).await
 }
 
 /// The client handshake, with `early` bytes already received from the
@@ -135,15 +177,15 @@ where
 pub(super) async fn run_client<S>(
     mut stream: S,
     url: &WsUrl,
-    options: ClientOptions,
-    config: Config,
-    mut timer: Keepalive<Instant>,
+    client: ClientOptions,
+    options: Options,
+    timer: Keepalive<Instant>,
     early: &[u8],
 ) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut upgrade = ClientUpgrade::new(url, options, config);
+    let mut upgrade = ClientUpgrade::new(url, client, options.config);
     let exchange = async {
         stream.write_all(upgrade.request()).await?;
         stream.flush().await?;
@@ -159,13 +201,9 @@ where
         }
     };
     let (conn, response) = within(&timer, exchange).await?;
-    timer.opened(Instant::now());
-    let session = Session {
-        protocol: response.protocol.clone(),
-        response: Some(response),
-        request: None,
-    };
-    Ok(WebSocket::with_session(stream, conn, timer, session))
+    let session = Session::client(response);
+    let mark = options.high_water_mark;
+    Ok(WebSocket::with_session(stream, conn, timer, session, mark))
 }
 
 /// Accept a WebSocket upgrade on `stream` with default settings.
@@ -175,7 +213,12 @@ pub async fn accept<S>(stream: S) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    accept_with(stream, Config::default(), |_| Ok(AcceptOptions::default())).await
+    accept_with_options(stream, Options::default(), accept_all).await
+}
+
+/// The decision of [`accept`]: every valid request, no subprotocol.
+pub(super) fn accept_all(_: &Request) -> Result<AcceptOptions, Rejection> {
+    Ok(AcceptOptions::default())
 }
 
 /// Accept an upgrade, letting `decide` see the request (path, headers,
@@ -185,17 +228,44 @@ where
 /// and a refusal with its status; both return [`Error::Handshake`]. A
 /// client that has not sent its whole request within the handshake deadline
 /// is cut off with [`Error::Timeout`] (`is_timeout()` is true).
-pub async fn accept_with<S, F>(
-    mut stream: S,
-    config: Config,
+pub async fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
+{
+    accept_with_options(stream, config.into(), decide).await
+}
+
+/// [`accept_with`] with deadlines and a high-water mark of your own:
+/// `options.timeouts.handshake` bounds the wait for the request and the
+/// answer to it, and the socket returned keeps the keepalive and close
+/// deadlines (see [`Options`] for an example).
+pub async fn accept_with_options<S, F>(
+    stream: S,
+    options: Options,
     decide: F,
 ) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
 {
-    let mut timer = start();
-    let mut upgrade = ServerUpgrade::with_options(config, ServerOptions::default());
+    let timer = options.start_timer();
+    run_server(stream, options, timer, decide).await
+}
+
+/// The server handshake on a stream already counted against `timer`'s
+/// handshake deadline (the TLS handshake before it, for `wss://`).
+pub(super) async fn run_server<S, F>(
+    mut stream: S,
+    options: Options,
+    timer: Keepalive<Instant>,
+    decide: F,
+) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
+{
+    let mut upgrade = ServerUpgrade::with_options(options.config, ServerOptions::default());
     let receiving = async {
         let mut buf = [0u8; HANDSHAKE_CHUNK];
         loop {
@@ -229,24 +299,15 @@ where
     match outcome {
         Ok((conn, protocol)) => {
             written?;
-            timer.opened(Instant::now());
-            let session = Session {
-                protocol,
-                response: None,
-                request: Some(request),
-            };
-            Ok(WebSocket::with_session(stream, conn, timer, session))
+            let session = Session::server(protocol, request);
+            let mark = options.high_water_mark;
+            Ok(WebSocket::with_session(stream, conn, timer, session, mark))
         }
         Err(error) => {
             let _ = within(&timer, stream.shutdown()).await;
             Err(error)
         }
     }
-}
-
-/// A fresh timer: the handshake deadline starts now.
-pub(super) fn start() -> Keepalive<Instant> {
-    Keepalive::new(Timeouts::default(), Instant::now())
 }
 
 /// Run `work` until the timer's (handshake) deadline.

@@ -44,6 +44,7 @@
 //! }
 //! ```
 
+use super::options::Options;
 use super::socket::{Session, WebSocket};
 use crate::blocking::{answer, Rejection};
 use crate::config::Config;
@@ -84,7 +85,24 @@ where
     R: From<String>,
     F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
 {
-    let mut upgrade = ServerUpgrade::new(config);
+    upgrade_with_options(request, config.into(), decide)
+}
+
+/// [`upgrade`] with the socket's keepalive and close deadlines and its
+/// high-water mark of your own. hyper reads the request, so
+/// `options.timeouts.handshake` plays no part here: bound that with
+/// hyper's own header timeout.
+#[allow(clippy::result_large_err)]
+pub fn upgrade_with_options<B, R, F>(
+    request: &mut ::hyper::Request<B>,
+    options: Options,
+    decide: F,
+) -> Result<(Response<R>, PendingUpgrade), Response<R>>
+where
+    R: From<String>,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
+{
+    let mut upgrade = ServerUpgrade::new(options.config);
     let parsed = match upgrade.receive(&request_head(request)) {
         Ok(Some(parsed)) => parsed,
         // The head ends with its blank line, so it is never partial.
@@ -96,6 +114,8 @@ where
             let pending = PendingUpgrade {
                 on_upgrade: ::hyper::upgrade::on(request),
                 parts: Some((conn, protocol, parsed)),
+                timeouts: options.timeouts,
+                high_water_mark: options.high_water_mark,
             };
             Ok((to_response(&response), pending))
         }
@@ -109,6 +129,8 @@ where
 pub struct PendingUpgrade {
     on_upgrade: OnUpgrade,
     parts: Option<(Connection, Option<String>, Request)>,
+    timeouts: Timeouts,
+    high_water_mark: usize,
 }
 
 impl Future for PendingUpgrade {
@@ -123,14 +145,10 @@ impl Future for PendingUpgrade {
                 "upgrade polled after completion",
             ))));
         };
-        let mut timer = Keepalive::new(Timeouts::default(), Instant::now());
-        timer.opened(Instant::now());
-        let session = Session {
-            protocol,
-            response: None,
-            request: Some(request),
-        };
-        let socket = WebSocket::with_session(TokioIo::new(upgraded), conn, timer, session);
+        let timer = Keepalive::new(this.timeouts, Instant::now());
+        let session = Session::server(protocol, request);
+        let stream = TokioIo::new(upgraded);
+        let socket = WebSocket::with_session(stream, conn, timer, session, this.high_water_mark);
         Poll::Ready(Ok(socket))
     }
 }

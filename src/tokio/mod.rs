@@ -12,6 +12,22 @@
 //!
 //! The futures-io traits (smol, async-std) are not supported: tokio only.
 //!
+//! Opening a socket:
+//!
+//! | client | server | |
+//! |---|---|---|
+//! | [`connect`], [`connect_with`] | [`accept`], [`accept_with`] | `ws://`; the client also `wss://` with the bundled roots |
+//! | `connect_tls` | `accept_tls`, `accept_tls_with` | `wss://` with your rustls configuration (feature `rustls`) |
+//! | [`client`] | | the client handshake over a stream you opened |
+//! | | `hyper::upgrade` | a hyper 1.x request (feature `hyper`) |
+//!
+//! Each call that takes a [`Config`](crate::Config) has a `_with_options`
+//! twin ([`connect_with_options`], [`accept_with_options`],
+//! [`client_with_options`], `connect_tls_with_options`,
+//! `accept_tls_with_options`, `hyper::upgrade_with_options`) that takes
+//! [`Options`] instead: the config plus your own deadlines
+//! ([`Timeouts`]) and high-water mark, as the `mio` adapter's `Options`.
+//!
 //! [`connect`], [`connect_with`] and `connect_tls` go through the proxy
 //! [`ClientOptions::proxy`](crate::ClientOptions::proxy) selects, as the
 //! blocking client does (by default the environment's `HTTP_PROXY`,
@@ -103,7 +119,7 @@
 //! | `send_ping`, `close` | yes | the frame is queued at once and goes out with the next write |
 //! | `flush` | yes | what was not written stays queued |
 //! | `close_and_wait` | yes | calling it again resumes the wait |
-//! | `connect*`, `client`, `accept*` | no | the half-open connection is dropped |
+//! | `connect*`, `client*`, `accept*` | no | the half-open connection is dropped |
 //!
 //! # Backpressure and deadlines
 //!
@@ -118,11 +134,21 @@
 //! half reads). An expired deadline closes the stream and fails the call
 //! with [`Error::Timeout`](crate::Error::Timeout), as in the other
 //! adapters ([`Error::is_timeout`](crate::Error::is_timeout)).
+//!
+//! The handshake deadline counts from the call that opens the socket and
+//! covers everything up to the open WebSocket: TCP, a proxy's tunnel, the
+//! TLS handshake and the upgrade, so a peer that stalls in any of them is
+//! cut off with `Error::Timeout(Timeout::Handshake)`. Set the deadlines
+//! with [`Options::timeouts`] when opening (the `_with_options` calls),
+//! and change the keepalive and close ones later with
+//! [`WebSocket::set_timeouts`]; the high-water mark likewise with
+//! [`Options::high_water_mark`] or [`WebSocket::set_high_water_mark`].
 
 mod engine;
 mod handshake;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+mod options;
 mod proxy;
 mod socket;
 mod split;
@@ -132,12 +158,19 @@ mod tls;
 
 pub use crate::blocking::Rejection;
 pub use crate::timer::Timeouts;
-pub use handshake::{accept, accept_with, client, connect, connect_with};
+pub use handshake::{
+    accept, accept_with, accept_with_options, client, client_with_options, connect, connect_with,
+    connect_with_options,
+};
+pub use options::Options;
 pub use socket::WebSocket;
 pub use split::{ReadHalf, WriteHalf};
 pub use stream::MaybeTlsStream;
 #[cfg(feature = "rustls")]
-pub use tls::{connect_tls, TlsStream};
+pub use tls::{
+    accept_tls, accept_tls_with, accept_tls_with_options, connect_tls, connect_tls_with_options,
+    TlsServerStream, TlsStream,
+};
 
 /// Pending output (bytes) above which `send` waits, unless
 /// [`WebSocket::set_high_water_mark`] says otherwise (the mio adapter's

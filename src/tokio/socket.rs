@@ -25,6 +25,26 @@ pub(super) struct Session {
     pub(super) request: Option<Request>,
 }
 
+impl Session {
+    /// A client's: the server's response and the subprotocol in it.
+    pub(super) fn client(response: ServerResponse) -> Self {
+        Session {
+            protocol: response.protocol.clone(),
+            response: Some(response),
+            request: None,
+        }
+    }
+
+    /// A server's: the subprotocol it chose for `request`.
+    pub(super) fn server(protocol: Option<String>, request: Request) -> Self {
+        Session {
+            protocol,
+            response: None,
+            request: Some(request),
+        }
+    }
+}
+
 /// A WebSocket over an async stream (`AsyncRead + AsyncWrite + Unpin`).
 ///
 /// See the [module docs](super) for the cancel safety of each method.
@@ -45,19 +65,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             protocol,
             ..Session::default()
         };
-        let mut timer = Keepalive::new(Timeouts::default(), Instant::now());
-        timer.opened(Instant::now());
-        Self::with_session(stream, conn, timer, session)
+        let timer = Keepalive::new(Timeouts::default(), Instant::now());
+        Self::with_session(stream, conn, timer, session, DEFAULT_HIGH_WATER_MARK)
     }
 
+    /// The socket of a handshake that just ended; `timer` (which counted
+    /// its deadline) runs the keepalive from now on.
     pub(super) fn with_session(
         stream: S,
         conn: Connection,
-        timer: Keepalive<Instant>,
+        mut timer: Keepalive<Instant>,
         session: Session,
+        high_water_mark: usize,
     ) -> Self {
+        timer.opened(Instant::now());
         WebSocket {
-            engine: Engine::new(stream, conn, timer, DEFAULT_HIGH_WATER_MARK),
+            engine: Engine::new(stream, conn, timer, high_water_mark.max(1)),
             session: Arc::new(session),
         }
     }

@@ -1,30 +1,42 @@
 //! `wss://` for the tokio adapter (features `tokio` and `rustls`): a rustls
-//! client session driven over any `AsyncRead + AsyncWrite`.
+//! session, client or server, driven over any `AsyncRead + AsyncWrite`.
 //!
 //! rustls is sans-IO like this crate's core: it takes TLS records in
 //! (`read_tls`) and hands records out (`write_tls`). [`TlsStream`] moves
-//! them with the stream's poll functions, so no TLS glue crate is needed.
-//! As in the blocking adapter, the TLS handshake finishes before the
-//! WebSocket one starts, so a refused certificate is an [`Error::Tls`] from
-//! [`connect_tls`].
+//! them with the stream's poll functions, so no TLS glue crate is needed;
+//! one driver serves both sides, as it only needs what rustls's
+//! `ConnectionCommon` offers. As in the blocking adapter, the TLS
+//! handshake finishes before the WebSocket one starts, within the same
+//! handshake deadline, so a refused certificate is an [`Error::Tls`] from
+//! [`connect_tls`] and a client that is no TLS client at all is one from
+//! [`accept_tls`].
 
-use super::handshake::{connect_plain, run_client, start, within};
+use super::handshake::{accept_all, connect_plain, run_client, run_server, within};
+use super::options::Options;
 use super::proxy::Route;
 use super::stream::MaybeTlsStream;
 use super::WebSocket;
-use crate::blocking::{check_alpn, client_session, receive_early};
+use crate::blocking::{check_alpn, client_session, receive_early, Rejection};
 use crate::config::Config;
 use crate::error::Error;
-use crate::handshake::{ClientOptions, WsUrl};
+use crate::handshake::{AcceptOptions, ClientOptions, Request, WsUrl};
 use crate::timer::Keepalive;
+use core::ops::{Deref, DerefMut};
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
-use rustls::{ClientConfig, ClientConnection};
+use rustls::{
+    ClientConfig, ClientConnection, ConnectionCommon, ServerConfig, ServerConnection, SideData,
+};
 use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
+
+/// A rustls server session over an async stream (TCP by default), as
+/// [`accept_tls`] wraps it.
+pub type TlsServerStream<S = TcpStream> = TlsStream<S, ServerConnection>;
 
 /// Connect to a `wss://` URL with your own TLS configuration (a private CA,
 /// client certificates); a `ws://` URL connects without TLS. Through the
@@ -45,11 +57,23 @@ pub async fn connect_tls(
     options: ClientOptions,
     config: Config,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    connect_tls_with_options(url, tls, options, config.into()).await
+}
+
+/// [`connect_tls`] with deadlines and a high-water mark of your own, as
+/// [`connect_with_options`](super::connect_with_options): the TLS
+/// handshake counts against `options.timeouts.handshake` too.
+pub async fn connect_tls_with_options(
+    url: &str,
+    tls: Arc<ClientConfig>,
+    client: ClientOptions,
+    options: Options,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let parsed = WsUrl::parse(url)?;
     if !parsed.secure {
-        return connect_plain(&parsed, options, config, Some(&tls)).await;
+        return connect_plain(&parsed, client, options, Some(&tls)).await;
     }
-    connect_parsed(&parsed, tls, options, config).await
+    connect_parsed(&parsed, tls, client, options).await
 }
 
 /// The route to the server (direct, or a tunnel through the proxy, which
@@ -59,12 +83,12 @@ pub async fn connect_tls(
 pub(super) async fn connect_parsed(
     url: &WsUrl,
     tls: Arc<ClientConfig>,
-    options: ClientOptions,
-    config: Config,
+    client: ClientOptions,
+    options: Options,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let session = client_session(url, tls.clone())?;
-    let timer = start();
-    let (route, early) = super::proxy::open(url, &options, Some(&tls), &timer).await?;
+    let timer = options.start_timer();
+    let (route, early) = super::proxy::open(url, &client, Some(&tls), &timer).await?;
     let stream = match route {
         Route::Tcp(tcp) => {
             MaybeTlsStream::Rustls(Box::new(tls_over(tcp, session, &early, &timer).await?))
@@ -73,7 +97,7 @@ pub(super) async fn connect_parsed(
             MaybeTlsStream::RustlsInTls(Box::new(tls_over(*proxy, session, &early, &timer).await?))
         }
     };
-    run_client(stream, url, options, config, timer, &[]).await
+    run_client(stream, url, client, options, timer, &[]).await
 }
 
 /// `session` over `io`, its handshake finished within the timer's
@@ -91,17 +115,94 @@ pub(super) async fn tls_over<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(stream)
 }
 
-/// A rustls client session over an async stream.
-#[derive(Debug)]
-pub struct TlsStream<S> {
-    io: S,
-    session: ClientConnection,
+/// Accept `wss://` on `stream` (a `tokio::net::TcpStream`, or any async
+/// stream) with default WebSocket settings: the TLS handshake with `tls`,
+/// then the upgrade, as the blocking adapter's `accept_tls`.
+///
+/// ```no_run
+/// use rfc6455::rustls::ServerConfig;
+/// use rfc6455::tokio as ws;
+/// use std::sync::Arc;
+/// use tokio::net::TcpListener;
+///
+/// # async fn serve(tls: Arc<ServerConfig>) -> Result<(), rfc6455::Error> {
+/// let listener = TcpListener::bind("127.0.0.1:9443").await?;
+/// let (tcp, _) = listener.accept().await?;
+/// let mut socket = ws::accept_tls(tcp, tls).await?;
+/// while let Ok(message) = socket.read().await {
+///     socket.send(message).await?;
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// **Cancel safety**: not cancel-safe (dropping it drops the stream).
+pub async fn accept_tls<S>(
+    stream: S,
+    tls: Arc<ServerConfig>,
+) -> Result<WebSocket<TlsServerStream<S>>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_tls_with_options(stream, tls, Options::default(), accept_all).await
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
+/// As [`accept_tls`], with the choices of
+/// [`accept_with`](super::accept_with): `decide` sees the request (over
+/// TLS) and picks a subprotocol or refuses.
+pub async fn accept_tls_with<S, F>(
+    stream: S,
+    tls: Arc<ServerConfig>,
+    config: Config,
+    decide: F,
+) -> Result<WebSocket<TlsServerStream<S>>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
+{
+    accept_tls_with_options(stream, tls, config.into(), decide).await
+}
+
+/// [`accept_tls_with`] with deadlines and a high-water mark of your own.
+/// The TLS handshake and the upgrade together must finish within
+/// `options.timeouts.handshake`: a client that stalls in either is cut off
+/// with [`Error::Timeout`]. A client that does not speak TLS gets an alert
+/// and [`Error::Tls`].
+pub async fn accept_tls_with_options<S, F>(
+    stream: S,
+    tls: Arc<ServerConfig>,
+    options: Options,
+    decide: F,
+) -> Result<WebSocket<TlsServerStream<S>>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
+{
+    let timer = options.start_timer();
+    let mut stream = TlsStream::new(stream, ServerConnection::new(tls)?);
+    // On failure our alert, if any, went out with it; dropping the stream
+    // closes the connection.
+    within(&timer, poll_fn(|cx| stream.poll_handshake(cx))).await?;
+    run_server(stream, options, timer, decide).await
+}
+
+/// A rustls session over an async stream: a client one
+/// (`ClientConnection`, the default) or a server one
+/// ([`TlsServerStream`]).
+#[derive(Debug)]
+pub struct TlsStream<S, C = ClientConnection> {
+    io: S,
+    session: C,
+}
+
+impl<S, C, D> TlsStream<S, C>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    C: DerefMut + Deref<Target = ConnectionCommon<D>>,
+    D: SideData,
+{
     /// Run `session` over `io`; the TLS handshake happens as the stream is
     /// read and written.
-    pub fn new(io: S, session: ClientConnection) -> Self {
+    pub fn new(io: S, session: C) -> Self {
         TlsStream { io, session }
     }
 
@@ -111,7 +212,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
     }
 
     /// The TLS session (negotiated protocol, peer certificates...).
-    pub fn session(&self) -> &ClientConnection {
+    pub fn session(&self) -> &C {
         &self.session
     }
 
@@ -170,7 +271,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
+impl<S, C, D> AsyncRead for TlsStream<S, C>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    C: DerefMut + Deref<Target = ConnectionCommon<D>> + Unpin,
+    D: SideData,
+{
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -198,7 +304,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
+impl<S, C, D> AsyncWrite for TlsStream<S, C>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    C: DerefMut + Deref<Target = ConnectionCommon<D>> + Unpin,
+    D: SideData,
+{
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

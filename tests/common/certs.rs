@@ -18,10 +18,13 @@ pub struct Ca {
     issuer: Issuer<'static, KeyPair>,
 }
 
-/// A leaf certificate (chain of one) and its key.
+/// A leaf certificate (chain of one) and its key, in DER and in PEM (for
+/// programs that read files).
 pub struct Leaf {
     pub chain: Vec<CertificateDer<'static>>,
     pub key: PrivateKeyDer<'static>,
+    pub cert_pem: String,
+    pub key_pem: String,
 }
 
 impl Ca {
@@ -52,6 +55,8 @@ impl Ca {
         Leaf {
             chain: vec![cert.der().clone()],
             key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
         }
     }
 
