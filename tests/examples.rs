@@ -172,6 +172,7 @@ fn echo_server_example_serves_a_blocking_client() {
 #[cfg(all(feature = "tokio", feature = "rustls"))]
 fn tokio_echo_server_example_serves_wss_from_pem_files() {
     use common::certs::Ca;
+    use rfc6455::{ClientOptions, Config};
 
     let ca = Ca::new("examples CA");
     let leaf = ca.leaf(&["localhost"]);
