@@ -46,10 +46,13 @@ spki=$(cat "$certs/spki.txt")
 # --- servers ----------------------------------------------------------------
 
 say "building examples"
-(cd "$root" && cargo build --quiet --all-features --example echo-server --example interop-client --example client)
+(cd "$root" && cargo build --quiet --all-features --example echo-server --example tokio-echo-server \
+    --example interop-client --example client)
 
 start echo-server "$examples/echo-server" 127.0.0.1:0 --tls "$certs/cert.pem" "$certs/key.pem"
 echo_port=${addr#*:}
+start tokio-echo-server "$examples/tokio-echo-server" 127.0.0.1:0 --tls "$certs/cert.pem" "$certs/key.pem"
+tokio_port=${addr#*:}
 TLS_CERT="$certs/cert.pem" TLS_KEY="$certs/key.pem" start node-ws-server node "$here/node-server.js"
 node_port=${addr#*:}
 
@@ -80,6 +83,10 @@ suite "Node ws $ws_version" "interop-client --ca --tokio -> ws on https" \
     "$examples/interop-client" "wss://localhost:$node_port/" --ca "$certs/ca.pem" --tokio
 suite "Chromium $chromium_version" "browser -> echo-server --tls" \
     node "$here/tls-browser.js" "wss://localhost:$echo_port/" "$spki"
+suite "Python websockets $websockets_version" "websockets client -> tokio-echo-server --tls" \
+    env SSL_CERT_FILE="$certs/ca.pem" "$PYTHON" "$here/py-client.py" "wss://localhost:$tokio_port/"
+suite "Chromium $chromium_version" "browser -> tokio-echo-server --tls" \
+    node "$here/tls-browser.js" "wss://localhost:$tokio_port/" "$spki"
 suite "rfc6455 client" "bundled roots -> ws on https" refuses_test_ca
 
 say "summary"
