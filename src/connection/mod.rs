@@ -484,8 +484,10 @@ impl Connection {
         self.read.receive(data);
     }
 
-    /// A zeroed slice of at least `min` bytes at the end of the input buffer
-    /// to read into; report how much was written with [`filled`](Self::filled).
+    /// A slice of at least `min` bytes at the end of the input buffer to
+    /// read into; report how much was written with [`filled`](Self::filled).
+    /// Its bytes are zeroed when first lent; room lent before and not
+    /// filled is lent again as it was (a read's leftovers, never zeroed twice).
     ///
     /// ```
     /// use rfc6455::{Config, Connection, Event, Role};

@@ -155,11 +155,16 @@ impl ReadState {
             .map_or(0, |frame| frame.remaining.saturating_sub(self.data_len()))
     }
 
+    /// Give the input buffer back when it holds no received byte. A frame
+    /// in progress keeps its buffer, zeroed spare room included: truncating
+    /// that room frees nothing (the frame's bytes hold the allocation), and
+    /// the next read would zero it all again (an adapter shrinks after
+    /// every read that drains the socket, many times per large frame).
     pub(super) fn shrink(&mut self) {
         self.release();
-        self.drop_spare();
-        if self.buf.is_empty() {
+        if self.data_len() == 0 {
             self.buf = BytesMut::new();
+            self.spare = 0;
         }
     }
 

@@ -654,6 +654,31 @@ mod io_surface {
     }
 
     #[test]
+    fn shrinking_mid_frame_keeps_the_lent_room_for_the_rest() {
+        let mut s = server();
+        let payload: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        let wire = masked(0x82, &payload);
+        let (first, rest) = wire.split_at(30_000);
+        let buf = s.read_buf(first.len() + 10_000);
+        let lent = buf.len();
+        buf[..first.len()].copy_from_slice(first);
+        // Scribble on the room lent beyond what is reported filled.
+        buf[first.len()..].fill(0xee);
+        s.filled(first.len());
+        assert_eq!(s.poll_event().unwrap(), None);
+        // A drained socket: the adapter shrinks. The frame's room stays lent
+        // as it is, not truncated and zeroed again for the next read.
+        s.shrink_buffers();
+        let again = s.read_buf(lent - first.len());
+        assert!(again.iter().all(|&b| b == 0xee));
+        let n = rest.len().min(again.len());
+        again[..n].copy_from_slice(&rest[..n]);
+        s.filled(n);
+        let events = feed(&mut s, &rest[n..]);
+        assert_eq!(events, vec![Ok(Event::Message(Message::binary(payload)))]);
+    }
+
+    #[test]
     fn shrink_buffers_keeps_partial_input_and_unsent_output() {
         let mut s = server();
         let wire = masked(0x81, b"split frame");
