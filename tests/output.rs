@@ -333,3 +333,52 @@ fn shrink_buffers_frees_a_drained_queue() {
     conn.send(Message::text("again")).unwrap();
     assert_eq!(&conn.take_output()[..], b"\x81\x05again");
 }
+
+/// A socket that records which kind of write each call was.
+#[derive(Default)]
+struct CallKinds {
+    wire: Vec<u8>,
+    calls: Vec<&'static str>,
+}
+
+impl Write for CallKinds {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.calls.push("write");
+        self.wire.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.calls.push("write_vectored");
+        let before = self.wire.len();
+        for buf in bufs {
+            self.wire.extend_from_slice(buf);
+        }
+        Ok(self.wire.len() - before)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Coalesced small frames go out with a plain `write` (`send` on a
+/// socket, cheaper in the kernel than `writev`); a shared payload beside
+/// its header with one vectored write.
+#[test]
+fn one_chunk_is_a_plain_write_and_more_a_vectored_one() {
+    let mut server = Connection::new(Role::Server, Config::default());
+    server.send(Message::text("one")).unwrap();
+    server.send(Message::text("two")).unwrap();
+    let mut socket = CallKinds::default();
+    while server.write_output(&mut socket).unwrap() > 0 {}
+    assert_eq!(socket.calls, ["write"]);
+    assert_eq!(socket.wire, b"\x81\x03one\x81\x03two");
+
+    let large = vec![7u8; 64 * 1024];
+    server.send(Message::binary(large.clone())).unwrap();
+    let mut socket = CallKinds::default();
+    while server.write_output(&mut socket).unwrap() > 0 {}
+    assert_eq!(socket.calls, ["write_vectored"]);
+    assert_eq!(socket.wire, frame(true, 2, &large));
+}

@@ -725,9 +725,10 @@ impl Connection {
         filled
     }
 
-    /// Write pending output to `w` with one vectored write and advance by
-    /// what it took. `Ok(0)` when nothing is pending; errors (`WouldBlock`
-    /// included) leave the output queued.
+    /// Write pending output to `w` with one vectored write (a plain
+    /// `write` when it is one chunk) and advance by what it took. `Ok(0)`
+    /// when nothing is pending; errors (`WouldBlock` included) leave the
+    /// output queued.
     ///
     /// ```
     /// # use rfc6455::{Config, Connection, Message, Role};
@@ -748,7 +749,14 @@ impl Connection {
         }
         let mut slices = [std::io::IoSlice::new(&[]); WRITE_SLICES];
         let count = self.output_vectored(&mut slices);
-        let written = w.write_vectored(&slices[..count])?;
+        // One chunk (small frames, coalesced) is a plain write: on a socket
+        // that is `send`, which skips the VFS layer and the iovec import
+        // that `writev` goes through.
+        let written = if count == 1 {
+            w.write(&slices[0])?
+        } else {
+            w.write_vectored(&slices[..count])?
+        };
         self.advance_output(written);
         Ok(written)
     }
