@@ -17,11 +17,13 @@
 # time (no TLS, no zlib: -DLIBUS_NO_SSL -DUWS_NO_ZLIB) into a temporary
 # folder; nothing of it is kept. It listens on port 9001, its own choice.
 #
-# Each case runs every server once per round, the servers one after another,
-# and the table shows each server's best round (by msg/s; its latencies and
+# Each case runs every server once per round, the servers one after another
+# (each round starting one server later), and the table shows each server's
+# best round (by msg/s; its latencies and
 # CPU figures are from that round). On a shared machine one slow stretch
 # would otherwise decide a comparison: interleaved rounds give every server
-# the same chances.
+# the same chances. A second table pairs each rfc6455 async server with the
+# better async peer of the same round (see "Paired ratios" below).
 #
 # Server and generator are pinned to separate cores with taskset when it is
 # there (and the machine has two cores or more). "msg/CPU-s" is messages per
@@ -259,11 +261,29 @@ run_once() {
     stop_server
 }
 
+# Paired ratios: each round runs every server back to back, so the ratio of
+# two servers within one round cancels most of the machine's slow drift
+# (which moves a server's best round by 10-20% from run to run here). For
+# each of our async servers, the ratio of its msg/CPU-s to the better of the
+# async peers in the same round; the second table gives their median and
+# range over the rounds.
+# With uWebSockets, its own ratio too.
+ours=(rfc6455-mio rfc6455-tokio)
+peer_groups=("fastwebsockets tokio-websockets")
+if [ -n "$uws_build" ]; then
+    peer_groups+=(uwebsockets)
+fi
+ratio_rows=()
+
 for case in "${cases[@]}"; do
     IFS='|' read -r label conns inflight size flags <<<"$case"
-    declare -A best=() best_rate=()
-    for _ in $(seq "$ROUNDS"); do
-        for name in "${order[@]}"; do
+    declare -A best=() best_rate=() round_cpu=()
+    for round in $(seq "$ROUNDS"); do
+        # Each round starts one server later, so that no server always runs
+        # first (or right after the same neighbour).
+        shift_by=$(( (round - 1) % ${#order[@]} ))
+        rotated=("${order[@]:shift_by}" "${order[@]:0:shift_by}")
+        for name in "${rotated[@]}"; do
             if [ -n "$flags" ] && [[ "$deflate_servers" != *" $name "* ]]; then
                 continue
             fi
@@ -276,6 +296,7 @@ for case in "${cases[@]}"; do
             if [ -n "$(field user_us_per_msg "$result")" ]; then
                 echo "note: $name, $label: server user $(field user_us_per_msg "$result") µs + system $(field sys_us_per_msg "$result") µs per message" >&2
             fi
+            round_cpu[$name:$round]=$(field msg_per_cpu_s "$result")
             if [ "$(field errors "$result")" != 0 ]; then
                 echo "note: $name, $label: $(field errors "$result") connection errors" >&2
             fi
@@ -300,5 +321,39 @@ for case in "${cases[@]}"; do
             "$(field msg_per_cpu_s "$result")" \
             "$(awk -v c="$(field server_cpu_s "$result")" -v s="$SECS" 'BEGIN { printf "%.0f", 100 * c / s }')"
     done
-    unset best best_rate
+    for group in "${peer_groups[@]}"; do
+      read -r -a peers <<<"$group"
+      against="the best async peer"
+      [ "${#peers[@]}" = 1 ] && against="${peers[0]}"
+      for name in "${ours[@]}"; do
+        ratios=()
+        for round in $(seq "$ROUNDS"); do
+            mine=${round_cpu[$name:$round]:-}
+            peer=0
+            for other in "${peers[@]}"; do
+                value=${round_cpu[$other:$round]:-0}
+                [ "$value" -gt "$peer" ] && peer=$value
+            done
+            if [ -n "$mine" ] && [ "$peer" -gt 0 ]; then
+                ratios+=("$(awk -v a="$mine" -v b="$peer" 'BEGIN { printf "%.3f", a / b }')")
+            fi
+        done
+        if [ "${#ratios[@]}" -gt 0 ]; then
+            ratio_rows+=("$(printf '%s\n' "${ratios[@]}" | sort -n | awk -v l="$label" -v n="$name" -v p="$against" '
+                { r[NR] = $1 }
+                END {
+                    m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+                    printf "| %s | %s | %s | %.2fx | %.2f-%.2fx | %d |", l, n, p, m, r[1], r[NR], NR
+                }')")
+        fi
+      done
+    done
+    unset best best_rate round_cpu
 done
+
+if [ "${#ratio_rows[@]}" -gt 0 ]; then
+    echo
+    echo "| case | server | against (same round) | msg/CPU-s ratio, median | range | rounds |"
+    echo "|---|---|---|---:|---:|---:|"
+    printf '%s\n' "${ratio_rows[@]}"
+fi
