@@ -26,6 +26,7 @@
 #[cfg(feature = "std")]
 mod io;
 mod output;
+mod pool;
 mod prepared;
 mod read;
 mod write;

@@ -35,6 +35,8 @@ pub(super) struct OutputQueue {
     owned_listed: usize,
     /// Bytes in `shared`.
     shared_len: usize,
+    /// `owned` went back to the thread's kept buffers (`shrink`).
+    given_back: bool,
 }
 
 impl OutputQueue {
@@ -44,6 +46,7 @@ impl OutputQueue {
             shared: VecDeque::new(),
             owned_listed: 0,
             shared_len: 0,
+            given_back: false,
         }
     }
 
@@ -148,12 +151,25 @@ impl OutputQueue {
         all
     }
 
-    /// Give the memory of an empty queue back.
+    /// Give the memory of an empty queue back (the owned buffer to the
+    /// thread's kept buffers, see `pool`).
     pub(super) fn shrink(&mut self) {
         if self.is_empty() {
-            self.owned = BytesMut::new();
+            super::pool::give(core::mem::take(&mut self.owned));
+            self.given_back = true;
             self.shared = VecDeque::new();
         }
+    }
+
+    /// The owned buffer, to append to: a kept one if the queue gave its
+    /// own back (an exhausted buffer of its own is reclaimed by `reserve`).
+    #[inline]
+    pub(super) fn owned_mut(&mut self) -> &mut BytesMut {
+        if self.given_back {
+            self.given_back = false;
+            self.owned = super::pool::take();
+        }
+        &mut self.owned
     }
 }
 

@@ -30,6 +30,9 @@ pub(super) struct ReadState {
     lent: usize,
     /// A message from the general path that a borrowed event lends out.
     pub(super) lent_message: Option<Message>,
+    /// `buf` went back to the thread's kept buffers (`shrink`): the next
+    /// bytes received go into one of those.
+    given_back: bool,
 }
 
 /// A whole short frame at the front of the input (see
@@ -78,6 +81,7 @@ impl ReadState {
             utf8: Utf8Validator::new(),
             lent: 0,
             lent_message: None,
+            given_back: false,
         }
     }
 
@@ -98,7 +102,18 @@ impl ReadState {
     pub(super) fn receive(&mut self, data: &[u8]) {
         self.release();
         self.drop_spare();
+        self.take_back();
         crate::copy::extend(&mut self.buf, data);
+    }
+
+    /// After `shrink` gave the buffer back, the next bytes go into one the
+    /// thread kept (every path that adds bytes to `buf` calls this first).
+    #[inline]
+    fn take_back(&mut self) {
+        if self.given_back {
+            self.given_back = false;
+            self.buf = super::pool::take();
+        }
     }
 
     /// Lend out at least `min` bytes at the end of the buffer to read into.
@@ -109,6 +124,7 @@ impl ReadState {
     /// of receiving a large message.
     pub(super) fn spare(&mut self, min: usize) -> &mut [u8] {
         self.release();
+        self.take_back();
         if self.spare < min {
             let grow = min - self.spare;
             self.buf.resize(self.buf.len() + grow, 0);
@@ -142,6 +158,7 @@ impl ReadState {
     /// as they arrive. `total` is bounded by `Config::max_frame_size`, and
     /// pages of the reservation are only touched as bytes arrive.
     pub(super) fn reserve_for(&mut self, total: usize) {
+        self.take_back();
         let have = self.data_len();
         if total > have {
             self.buf.reserve(total - have);
@@ -163,7 +180,8 @@ impl ReadState {
     pub(super) fn shrink(&mut self) {
         self.release();
         if self.data_len() == 0 {
-            self.buf = BytesMut::new();
+            super::pool::give(core::mem::take(&mut self.buf));
+            self.given_back = true;
             self.spare = 0;
         }
     }

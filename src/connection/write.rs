@@ -75,8 +75,9 @@ impl WriteState {
     ) -> Option<[u8; 4]> {
         let mask = (role == Role::Client).then(|| rng.mask_key());
         let (head, head_len) = encode_header(opcode, fin, rsv1, len, mask);
-        self.out.owned.reserve(head_len + len);
-        self.out.owned.extend_from_slice(&head[..head_len]);
+        let owned = self.out.owned_mut();
+        owned.reserve(head_len + len);
+        owned.extend_from_slice(&head[..head_len]);
         self.queued_total += (head_len + len) as u64;
         mask
     }
@@ -125,12 +126,13 @@ impl WriteState {
     pub(super) fn push_unmasked(&mut self, header: &[u8], payload: Bytes) {
         self.queued_total += (header.len() + payload.len()) as u64;
         if payload.len() >= SHARE_MIN {
-            self.out.owned.extend_from_slice(header);
+            self.out.owned_mut().extend_from_slice(header);
             self.out.push_shared(payload);
         } else {
-            self.out.owned.reserve(header.len() + payload.len());
-            self.out.owned.extend_from_slice(header);
-            self.out.owned.extend_from_slice(&payload);
+            let owned = self.out.owned_mut();
+            owned.reserve(header.len() + payload.len());
+            owned.extend_from_slice(header);
+            owned.extend_from_slice(&payload);
         }
     }
 
