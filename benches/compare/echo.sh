@@ -22,8 +22,8 @@
 # best round (by msg/s; its latencies and
 # CPU figures are from that round). On a shared machine one slow stretch
 # would otherwise decide a comparison: interleaved rounds give every server
-# the same chances. A second table pairs each rfc6455 async server with the
-# better async peer of the same round (see "Paired ratios" below).
+# the same chances. A second table pairs each rfc6455 async server with each
+# async peer, round by round (see "Paired ratios" below).
 #
 # Server and generator are pinned to separate cores with taskset when it is
 # there (and the machine has two cores or more). "msg/CPU-s" is messages per
@@ -264,14 +264,14 @@ run_once() {
 # Paired ratios: each round runs every server back to back, so the ratio of
 # two servers within one round cancels most of the machine's slow drift
 # (which moves a server's best round by 10-20% from run to run here). For
-# each of our async servers, the ratio of its msg/CPU-s to the better of the
-# async peers in the same round; the second table gives their median and
-# range over the rounds.
-# With uWebSockets, its own ratio too.
+# each of our async servers and each async peer, the second table gives the
+# median and range over the rounds of the ratio of their msg/CPU-s in the
+# same round. (Against the per-round better of two peers the ratio would be
+# biased low: the larger of two noisy figures is above both their means.)
 ours=(rfc6455-mio rfc6455-tokio)
-peer_groups=("fastwebsockets tokio-websockets")
+peer_list=(fastwebsockets tokio-websockets)
 if [ -n "$uws_build" ]; then
-    peer_groups+=(uwebsockets)
+    peer_list+=(uwebsockets)
 fi
 ratio_rows=()
 
@@ -321,32 +321,25 @@ for case in "${cases[@]}"; do
             "$(field msg_per_cpu_s "$result")" \
             "$(awk -v c="$(field server_cpu_s "$result")" -v s="$SECS" 'BEGIN { printf "%.0f", 100 * c / s }')"
     done
-    for group in "${peer_groups[@]}"; do
-      read -r -a peers <<<"$group"
-      against="the best async peer"
-      [ "${#peers[@]}" = 1 ] && against="${peers[0]}"
-      for name in "${ours[@]}"; do
-        ratios=()
-        for round in $(seq "$ROUNDS"); do
-            mine=${round_cpu[$name:$round]:-}
-            peer=0
-            for other in "${peers[@]}"; do
-                value=${round_cpu[$other:$round]:-0}
-                [ "$value" -gt "$peer" ] && peer=$value
+    for peer in "${peer_list[@]}"; do
+        for name in "${ours[@]}"; do
+            ratios=()
+            for round in $(seq "$ROUNDS"); do
+                mine=${round_cpu[$name:$round]:-}
+                theirs=${round_cpu[$peer:$round]:-}
+                if [ -n "$mine" ] && [ -n "$theirs" ] && [ "$theirs" -gt 0 ]; then
+                    ratios+=("$(awk -v a="$mine" -v b="$theirs" 'BEGIN { printf "%.3f", a / b }')")
+                fi
             done
-            if [ -n "$mine" ] && [ "$peer" -gt 0 ]; then
-                ratios+=("$(awk -v a="$mine" -v b="$peer" 'BEGIN { printf "%.3f", a / b }')")
+            if [ "${#ratios[@]}" -gt 0 ]; then
+                ratio_rows+=("$(printf '%s\n' "${ratios[@]}" | sort -n | awk -v l="$label" -v n="$name" -v p="$peer" '
+                    { r[NR] = $1 }
+                    END {
+                        m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+                        printf "| %s | %s | %s | %.2fx | %.2f-%.2fx | %d |", l, n, p, m, r[1], r[NR], NR
+                    }')")
             fi
         done
-        if [ "${#ratios[@]}" -gt 0 ]; then
-            ratio_rows+=("$(printf '%s\n' "${ratios[@]}" | sort -n | awk -v l="$label" -v n="$name" -v p="$against" '
-                { r[NR] = $1 }
-                END {
-                    m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-                    printf "| %s | %s | %s | %.2fx | %.2f-%.2fx | %d |", l, n, p, m, r[1], r[NR], NR
-                }')")
-        fi
-      done
     done
     unset best best_rate round_cpu
 done
