@@ -636,8 +636,8 @@ impl Connection {
         }
         Ok(match self.poll_event()? {
             Some(Event::Message(message)) => {
-                let message = self.read.lent_message.insert(message);
-                Some(match message {
+                let message = self.read.lent_message.insert(Box::new(message));
+                Some(match &**message {
                     Message::Text(text) => EventRef::Text(text.as_str()),
                     Message::Binary(bytes) => EventRef::Binary(bytes),
                 })

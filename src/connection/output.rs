@@ -35,8 +35,6 @@ pub(super) struct OutputQueue {
     owned_listed: usize,
     /// Bytes in `shared`.
     shared_len: usize,
-    /// `owned` went back to the thread's kept buffers (`shrink`).
-    given_back: bool,
 }
 
 impl OutputQueue {
@@ -46,7 +44,6 @@ impl OutputQueue {
             shared: VecDeque::new(),
             owned_listed: 0,
             shared_len: 0,
-            given_back: false,
         }
     }
 
@@ -156,19 +153,15 @@ impl OutputQueue {
     pub(super) fn shrink(&mut self) {
         if self.is_empty() {
             super::pool::give(core::mem::take(&mut self.owned));
-            self.given_back = true;
             self.shared = VecDeque::new();
         }
     }
 
     /// The owned buffer, to append to: a kept one if the queue gave its
-    /// own back (an exhausted buffer of its own is reclaimed by `reserve`).
+    /// own back (see `pool::refill`).
     #[inline]
     pub(super) fn owned_mut(&mut self) -> &mut BytesMut {
-        if self.given_back {
-            self.given_back = false;
-            self.owned = super::pool::take();
-        }
+        super::pool::refill(&mut self.owned);
         &mut self.owned
     }
 }

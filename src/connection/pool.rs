@@ -87,6 +87,26 @@ pub(super) fn give(buf: BytesMut) {
     drop(buf);
 }
 
+/// Make sure an empty buffer with no room left is one worth writing into:
+/// a used-up buffer that no message shares any more starts over in its
+/// own allocation (as `reserve` would reclaim it, whatever its size); one
+/// given back by `shrink`, or still shared with a message, is swapped for
+/// one the thread kept (or a new empty one).
+#[inline]
+pub(super) fn refill(buf: &mut BytesMut) {
+    if !buf.is_empty() || buf.capacity() > 0 {
+        return;
+    }
+    match core::mem::take(buf).freeze().try_into_mut() {
+        Ok(mut own) => {
+            own.clear();
+            let _ = own.try_reclaim(1);
+            *buf = own;
+        }
+        Err(_) => *buf = take(),
+    }
+}
+
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
