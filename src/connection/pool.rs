@@ -62,20 +62,12 @@ pub(super) fn take() -> BytesMut {
 pub(super) fn give(buf: BytesMut) {
     #[cfg(feature = "std")]
     {
-        // Unique: no `Bytes` split off it (a message) is alive any more.
-        // A buffer never allocated converts to a static empty one, never
-        // unique, and is dropped here too.
-        let Ok(mut buf) = buf.freeze().try_into_mut() else {
+        let Some(buf) = reclaim(buf) else {
             return;
         };
-        buf.clear();
-        // Succeeds only when the allocation is larger than what is kept
-        // (it then moves the buffer's start back, harmlessly).
-        if buf.try_reclaim(MAX_CAPACITY + 1) {
+        if buf.capacity() > MAX_CAPACITY {
             return;
         }
-        // Start it at the beginning of its allocation: all of it usable.
-        let _ = buf.try_reclaim(buf.capacity() + 1);
         let _ = KEPT_BUFFERS.try_with(|kept| {
             let mut kept = kept.borrow_mut();
             if kept.len() < KEPT {
@@ -94,17 +86,20 @@ pub(super) fn give(buf: BytesMut) {
 /// one the thread kept (or a new empty one).
 #[inline]
 pub(super) fn refill(buf: &mut BytesMut) {
-    if !buf.is_empty() || buf.capacity() > 0 {
-        return;
+    if buf.is_empty() && buf.capacity() == 0 {
+        *buf = reclaim(core::mem::take(buf)).unwrap_or_else(take);
     }
-    match core::mem::take(buf).freeze().try_into_mut() {
-        Ok(mut own) => {
-            own.clear();
-            let _ = own.try_reclaim(1);
-            *buf = own;
-        }
-        Err(_) => *buf = take(),
-    }
+}
+
+/// `buf` emptied and started over at the beginning of its allocation (so
+/// `capacity` is all of it), if no `Bytes` split off it (a message) is
+/// alive any more; `None` if one is, or if it never allocated (it then
+/// converts to a static empty buffer, never unique).
+fn reclaim(buf: BytesMut) -> Option<BytesMut> {
+    let mut own = buf.freeze().try_into_mut().ok()?;
+    own.clear();
+    let _ = own.try_reclaim(own.capacity() + 1);
+    Some(own)
 }
 
 #[cfg(all(test, feature = "std"))]

@@ -103,10 +103,10 @@ impl ReadState {
         crate::copy::extend(&mut self.buf, data);
     }
 
-    /// An empty buffer with no room (given back by `shrink`, or used up)
-    /// is swapped for one the thread kept; a used-up buffer of our own goes
-    /// through the list first, so it comes straight back when no message
-    /// shares it. Every path that adds bytes to `buf` calls this first.
+    /// An empty buffer with no room is made one worth writing into (see
+    /// `pool::refill`: our own used-up buffer reclaimed in place, or one the
+    /// thread kept after `shrink` gave ours back). Every path that adds
+    /// bytes to `buf` calls this first.
     #[inline]
     fn take_back(&mut self) {
         super::pool::refill(&mut self.buf);

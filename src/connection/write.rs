@@ -27,7 +27,7 @@ pub(super) struct WriteState {
     queued_total: u64,
     written_total: u64,
     /// Where the last automatic pong starts and its length (0: none; a
-    /// control frame is at most 131 bytes), so an unsent one can be
+    /// pong is at most 131 bytes), so an unsent one can be
     /// replaced by a newer one instead of piling up under a ping flood.
     /// Two fields rather than an `Option` of a pair: the length packs with
     /// the flags below, 16 bytes less per connection.
@@ -179,8 +179,9 @@ impl WriteState {
         }
         let start = self.queued_total;
         self.push_frame(OpCode::Pong, true, false, payload, rng, role);
-        // 2 to 14 header bytes and at most 125 of payload (auto_pong is
-        // only called with a ping's payload, which RFC 6455 §5.5 bounds).
+        // A 2-byte header (6 with a client's mask key) and at most 125
+        // bytes of payload (auto_pong answers a ping, which RFC 6455 §5.5
+        // bounds), so the length always fits.
         self.last_pong_start = start;
         self.last_pong_len = u8::try_from(self.queued_total - start).unwrap_or(0);
     }
