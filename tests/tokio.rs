@@ -3,6 +3,8 @@
 //! and the close handshake.
 #![cfg(feature = "tokio")]
 
+mod common;
+
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::handshake::HandshakeError;
 use rfc6455::tokio::{self as ws, Rejection, Timeouts, WebSocket};
@@ -306,20 +308,6 @@ async fn reader_answers_pings_while_the_writer_is_idle() {
     assert_eq!(server.await.unwrap().unwrap(), Message::text("done"));
 }
 
-/// Bytes no compressor can shrink (xorshift), so permessage-deflate does
-/// not turn a test's megabytes into a few bytes on the wire.
-fn noise(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
 /// Yields to the runtime `n` times: a branch that makes `select!` drop
 /// the other future after it was polled `n` times without finishing.
 async fn yields(n: u32) {
@@ -333,7 +321,7 @@ async fn yields(n: u32) {
 fn numbered(i: u32) -> Message {
     let len = 4 + (i as usize * 7919) % (200 * 1024);
     let mut data = i.to_be_bytes().to_vec();
-    data.extend(noise(len - 4, i));
+    data.extend(common::pattern(len - 4, i));
     Message::binary(data)
 }
 
@@ -440,7 +428,7 @@ async fn a_peer_that_never_reads_cannot_grow_our_memory() {
     });
     let mut client = ws::connect(&url).await.unwrap();
     client.set_high_water_mark(MARK);
-    let chunk = Message::binary(noise(CHUNK, 7));
+    let chunk = Message::binary(common::pattern(CHUNK, 7));
     for use_feed in [true, false] {
         let mut queued = 0usize;
         loop {
@@ -484,7 +472,9 @@ async fn a_peer_stalled_mid_frame_is_cut_off() {
         (socket.read().await, start.elapsed())
     });
     let mut peer = Raw::connect(&url).await;
-    peer.conn.send(Message::binary(noise(1000, 3))).unwrap();
+    peer.conn
+        .send(Message::binary(common::pattern(1000, 3)))
+        .unwrap();
     let frame = peer.conn.take_output();
     peer.tcp.write_all(&frame[..500]).await.unwrap();
     let (result, elapsed) = timeout(LIMIT, server).await.unwrap().unwrap();
