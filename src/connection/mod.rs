@@ -748,11 +748,16 @@ impl Connection {
         if !self.has_pending_output() {
             return Ok(0);
         }
-        let mut slices = [std::io::IoSlice::new(&[]); WRITE_SLICES];
-        let count = self.output_vectored(&mut slices);
         // One chunk (small frames, coalesced) is a plain write: on a socket
         // that is `send`, which skips the VFS layer and the iovec import
-        // that `writev` goes through.
+        // that `writev` goes through; and no slice list is built for it.
+        if let Some(chunk) = self.sole_output_chunk() {
+            let written = w.write(chunk)?;
+            self.advance_output(written);
+            return Ok(written);
+        }
+        let mut slices = [std::io::IoSlice::new(&[]); WRITE_SLICES];
+        let count = self.output_vectored(&mut slices);
         let written = if count == 1 {
             w.write(&slices[0])?
         } else {
@@ -760,6 +765,14 @@ impl Connection {
         };
         self.advance_output(written);
         Ok(written)
+    }
+
+    /// All pending output when it is one contiguous buffer (nothing queued
+    /// shared), `None` otherwise: adapters write it without building a
+    /// slice list. Empty when nothing is pending.
+    #[inline]
+    pub(crate) fn sole_output_chunk(&self) -> Option<&[u8]> {
+        self.write.out.sole_chunk()
     }
 
     /// `n` bytes of pending output were written (counted from the first

@@ -94,6 +94,13 @@ impl OutputQueue {
         }
     }
 
+    /// All that is pending when it is one buffer (no shared segment): the
+    /// common case of small frames, which then need no chunk list.
+    #[inline]
+    pub(super) fn sole_chunk(&self) -> Option<&[u8]> {
+        self.shared.is_empty().then_some(&self.owned[..])
+    }
+
     /// Every chunk in wire order, none of them empty.
     pub(super) fn chunks(&self) -> Chunks<'_> {
         Chunks {
@@ -153,7 +160,9 @@ impl OutputQueue {
     pub(super) fn shrink(&mut self) {
         if self.is_empty() {
             super::pool::give(core::mem::take(&mut self.owned));
-            self.shared = VecDeque::new();
+            if self.shared.capacity() > 0 {
+                self.shared = VecDeque::new();
+            }
         }
     }
 

@@ -401,14 +401,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         let mut progressed = false;
         while self.conn.has_pending_output() {
             let io = Pin::new(&mut self.io);
-            let mut slices = [IoSlice::new(&[]); 16];
-            let count = self.conn.output_vectored(&mut slices);
             // One chunk (the common case for small messages) is a plain
             // write: the same bytes, without the kernel's iovec handling.
-            let polled = if count > 1 && io.is_write_vectored() {
-                io.poll_write_vectored(cx, &slices[..count])
+            let polled = if let Some(chunk) = self.conn.sole_output_chunk() {
+                io.poll_write(cx, chunk)
             } else {
-                io.poll_write(cx, &slices[0])
+                let mut slices = [IoSlice::new(&[]); 16];
+                let count = self.conn.output_vectored(&mut slices);
+                if count > 1 && io.is_write_vectored() {
+                    io.poll_write_vectored(cx, &slices[..count])
+                } else {
+                    io.poll_write(cx, &slices[0])
+                }
             };
             match polled {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
