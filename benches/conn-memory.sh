@@ -53,15 +53,8 @@ trap 'cleanup; rm -rf "$work"' EXIT
 
 rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 
-wait_for_port() {
-    for _ in $(seq 200); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
+# shellcheck source=../scripts/wait-for-port.sh
+source "$root/scripts/wait-for-port.sh"
 
 # row LABEL SETTINGS CONNS CLIENT_FLAGS SERVER_COMMAND...
 row() {
@@ -69,7 +62,7 @@ row() {
     shift 4
     "$@" >"$work/server.log" 2>&1 &
     server_pid=$!
-    if ! wait_for_port; then
+    if ! wait_for_port "$port" 10; then
         echo "| $label | $settings | server did not start | | |"
         cleanup
         return

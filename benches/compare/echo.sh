@@ -163,15 +163,8 @@ if [ -n "${CASES:-}" ]; then
     cases=("${kept[@]}")
 fi
 
-wait_for_port() {
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
+# shellcheck source=../../scripts/wait-for-port.sh
+source "$root/scripts/wait-for-port.sh"
 
 server_pid=""
 stop_server() {
