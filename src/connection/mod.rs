@@ -770,6 +770,7 @@ impl Connection {
     /// All pending output when it is one contiguous buffer (nothing queued
     /// shared), `None` otherwise: adapters write it without building a
     /// slice list. Empty when nothing is pending.
+    #[cfg(feature = "std")]
     #[inline]
     pub(crate) fn sole_output_chunk(&self) -> Option<&[u8]> {
         self.write.out.sole_chunk()

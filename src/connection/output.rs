@@ -96,6 +96,7 @@ impl OutputQueue {
 
     /// All that is pending when it is one buffer (no shared segment): the
     /// common case of small frames, which then need no chunk list.
+    #[cfg(feature = "std")]
     #[inline]
     pub(super) fn sole_chunk(&self) -> Option<&[u8]> {
         self.shared.is_empty().then_some(&self.owned[..])
