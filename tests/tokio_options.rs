@@ -7,6 +7,7 @@ mod common;
 
 use rfc6455::tokio::{self as ws, Options};
 use rfc6455::{AcceptOptions, ClientOptions, Error, Event, Timeout, Timeouts};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -143,6 +144,52 @@ async fn the_accepted_socket_pings_on_the_configured_interval() {
     assert!(matches!(seen, Event::Pong(_)), "{seen:?}");
 }
 
+/// Input that keeps arriving is the silence the keepalive waits for
+/// ending: a client that sends every 25 ms to a server pinging after
+/// 250 ms of silence is never pinged, and once it stops, it is.
+#[tokio::test]
+async fn steady_input_keeps_the_keepalive_quiet() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let options = ping_after(Duration::from_millis(250));
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut socket = ws::accept_with_options(tcp, options, accept_all)
+            .await
+            .unwrap();
+        let mut messages = 0;
+        while socket.read().await.is_ok() {
+            messages += 1;
+        }
+        messages
+    });
+    let (mut reader, mut writer) = ws::connect(&url).await.unwrap().split();
+    let pinged = tokio::spawn(async move {
+        loop {
+            match reader.read_event().await {
+                Ok(Event::Ping(_)) => return Instant::now(),
+                Ok(_) => {}
+                Err(e) => panic!("the connection ended: {e}"),
+            }
+        }
+    });
+    let mut ticks = tokio::time::interval(Duration::from_millis(25));
+    for i in 0..40 {
+        ticks.tick().await;
+        writer.send(format!("tick {i}")).await.unwrap();
+    }
+    let stopped = Instant::now();
+    assert!(!pinged.is_finished(), "pinged while input kept arriving");
+    let ping = timeout(LIMIT, pinged).await.unwrap().unwrap();
+    assert!(
+        ping - stopped >= Duration::from_millis(200),
+        "{:?}",
+        ping - stopped
+    );
+    writer.close(rfc6455::CloseCode::NORMAL, "").await.unwrap();
+    assert_eq!(timeout(LIMIT, server).await.unwrap().unwrap(), 40);
+}
+
 /// The client side: `connect_with_options` opens a socket that pings a
 /// server that says nothing, on the configured interval.
 #[tokio::test]
@@ -178,13 +225,46 @@ async fn the_connected_socket_pings_on_the_configured_interval() {
 fn a_config_converts_into_default_options() {
     let config = rfc6455::Config::default().with_max_size(1 << 10);
     let options = Options::from(config.clone());
-    assert_eq!(options.config, config);
+    assert_eq!(*options.config, config);
     assert_eq!(options.timeouts, Timeouts::default());
     assert_eq!(options.high_water_mark, ws::DEFAULT_HIGH_WATER_MARK);
     assert_eq!(
         Options::default(),
         Options::from(rfc6455::Config::default())
     );
+}
+
+/// A server that hands every accept one `Arc<Config>` keeps one copy of
+/// its settings: each accepted connection reads that same allocation.
+#[tokio::test]
+async fn accepted_connections_share_one_config() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let config = Arc::new(rfc6455::Config::default().with_max_size(1 << 12));
+    let server = {
+        let config = config.clone();
+        tokio::spawn(async move {
+            let mut sockets = Vec::new();
+            for round in 0..2 {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let socket = if round == 0 {
+                    ws::accept_with(tcp, config.clone(), accept_all).await
+                } else {
+                    let options = Options::from(config.clone());
+                    ws::accept_with_options(tcp, options, accept_all).await
+                };
+                sockets.push(socket.unwrap());
+            }
+            sockets
+        })
+    };
+    let _first = timeout(LIMIT, ws::connect(&url)).await.unwrap().unwrap();
+    let _second = timeout(LIMIT, ws::connect(&url)).await.unwrap().unwrap();
+    let sockets = timeout(LIMIT, server).await.unwrap().unwrap();
+    for socket in &sockets {
+        assert!(core::ptr::eq(socket.connection().config(), &*config));
+    }
+    assert_eq!(sockets[0].connection().config().max_message_size, 1 << 12);
 }
 
 /// The socket keeps the configured high-water mark: with 4 KiB, a second

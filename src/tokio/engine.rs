@@ -57,6 +57,11 @@ pub(super) struct Engine<S> {
     eof: bool,
     /// We shut the stream down; nothing more is read or written.
     finished: bool,
+    /// Input arrived that the keepalive has not been told of yet: the
+    /// clock is read once when the stream runs dry (see `poll_timer`), not
+    /// on every read, and that reading also tells whether the armed timer
+    /// can have fired.
+    input_unclocked: bool,
     /// Tasks waiting for the stream to take output, by [`Side`].
     write_wakers: [Option<Waker>; 2],
     /// The reader's task while it waits for input, woken when the writer
@@ -92,6 +97,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             high_water_mark,
             eof: false,
             finished: false,
+            input_unclocked: false,
             write_wakers: [None, None],
             read_waker: None,
         }
@@ -229,7 +235,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Ok(_)) => {
-                self.timer.received(Instant::now());
+                self.input_unclocked = true;
                 Poll::Ready(Ok(()))
             }
             // A TLS stream reports a TCP close without close_notify this
@@ -326,6 +332,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
     /// the transport on an expired handshake, pong or close timeout.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
         let mut queued = false;
+        // Input since the last look counts as received now: microseconds
+        // after it arrived, the time spent decoding it and answering.
+        let mut now = None;
+        if core::mem::take(&mut self.input_unclocked) {
+            let clock = Instant::now();
+            self.timer.received(clock);
+            now = Some(clock);
+        }
         loop {
             let Some(deadline) = self.timer.poll_timeout() else {
                 self.sleep = None;
@@ -352,9 +366,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             };
             // Polled already by this task for this deadline, and not due:
             // the timer will wake the task, so polling it again (as every
-            // wait for input would) only costs time.
+            // wait for input would) only costs time. A clock read just now
+            // that is short of the deadline says so without touching the
+            // timer (tokio never fires one early).
             let same_task = matches!(&self.sleep_waker, Some(w) if w.will_wake(cx.waker()));
-            if !rearmed && same_task && !sleep.is_elapsed() {
+            let not_due = match now {
+                Some(now) => now < *armed || !sleep.is_elapsed(),
+                None => !sleep.is_elapsed(),
+            };
+            if !rearmed && same_task && not_due {
                 return Poll::Ready(Ok(queued));
             }
             if sleep.as_mut().poll(cx).is_pending() {

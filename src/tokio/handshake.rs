@@ -14,6 +14,7 @@ use crate::upgrade::{ClientUpgrade, ServerUpgrade};
 use core::future::Future;
 use core::time::Duration;
 use std::io;
+use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -49,9 +50,9 @@ pub async fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
 pub async fn connect_with(
     url: &str,
     options: ClientOptions,
-    config: Config,
+    config: impl Into<Arc<Config>>,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    connect_with_options(url, options, config.into()).await
+    connect_with_options(url, options, Options::with_config(config)).await
 }
 
 /// [`connect_with`] with deadlines and a high-water mark of your own:
@@ -148,12 +149,12 @@ pub async fn client<S>(
     stream: S,
     url: &str,
     options: ClientOptions,
-    config: Config,
+    config: impl Into<Arc<Config>>,
 ) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    client_with_options(stream, url, options, config.into()).await
+    client_with_options(stream, url, options, Options::with_config(config)).await
 }
 
 /// [`client`] with deadlines and a high-water mark of your own, as
@@ -228,12 +229,16 @@ pub(super) fn accept_all(_: &Request) -> Result<AcceptOptions, Rejection> {
 /// and a refusal with its status; both return [`Error::Handshake`]. A
 /// client that has not sent its whole request within the handshake deadline
 /// is cut off with [`Error::Timeout`] (`is_timeout()` is true).
-pub async fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+pub async fn accept_with<S, F>(
+    stream: S,
+    config: impl Into<Arc<Config>>,
+    decide: F,
+) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
 {
-    accept_with_options(stream, config.into(), decide).await
+    accept_with_options(stream, Options::with_config(config), decide).await
 }
 
 /// [`accept_with`] with deadlines and a high-water mark of your own:

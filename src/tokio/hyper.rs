@@ -60,6 +60,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 use std::io;
+use std::sync::Arc;
 use tokio::time::Instant;
 
 pub use hyper_util::rt::TokioIo;
@@ -78,14 +79,14 @@ pub type UpgradedStream = TokioIo<Upgraded>;
 #[allow(clippy::result_large_err)]
 pub fn upgrade<B, R, F>(
     request: &mut ::hyper::Request<B>,
-    config: Config,
+    config: impl Into<Arc<Config>>,
     decide: F,
 ) -> Result<(Response<R>, PendingUpgrade), Response<R>>
 where
     R: From<String>,
     F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
 {
-    upgrade_with_options(request, config.into(), decide)
+    upgrade_with_options(request, Options::with_config(config), decide)
 }
 
 /// [`upgrade`] with the socket's keepalive and close deadlines and its
