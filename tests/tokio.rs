@@ -610,20 +610,26 @@ async fn handshake_over_an_in_memory_stream() {
 }
 
 /// A stream that counts the writes that reach it and the reads that
-/// return data.
-struct CountedWrites<S> {
+/// return data, and notes the room each read was given.
+struct Observed<S> {
     inner: S,
     writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    regions: Vec<core::ops::Range<usize>>,
 }
 
-impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for CountedWrites<S> {
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Observed<S> {
     fn poll_read(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         let before = buf.filled().len();
+        // Zeroes the room first (a test needs no speed).
+        let room = buf.initialize_unfilled();
+        let start = room.as_ptr() as usize;
+        let region = start..start + room.len();
+        self.regions.push(region);
         let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
             self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -632,7 +638,7 @@ impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for CountedWrites<S> 
     }
 }
 
-impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for CountedWrites<S> {
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Observed<S> {
     fn poll_write(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
@@ -671,10 +677,11 @@ async fn echoes_of_one_batch_leave_in_one_write_and_pongs_at_once() {
     let (a, b) = tokio::io::duplex(1 << 16);
     let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counted = CountedWrites {
+    let counted = Observed {
         inner: b,
         writes: writes.clone(),
         reads: reads.clone(),
+        regions: Vec::new(),
     };
     let server = tokio::spawn(async move {
         let mut socket = ws::accept(counted).await.unwrap();
@@ -731,4 +738,45 @@ async fn echoes_of_one_batch_leave_in_one_write_and_pongs_at_once() {
         timeout(LIMIT, server).await.unwrap().unwrap(),
         Error::Closed { clean: true, .. }
     ));
+}
+
+/// A 16 KiB message arrives in one read and is handed out where that read
+/// put it (no copy into the connection), while a small one is copied out
+/// of the shared read buffer, so it pins nothing when kept.
+#[tokio::test]
+async fn a_large_message_is_handed_out_where_it_was_read() {
+    let (ours, mut theirs) = tokio::io::duplex(1 << 20);
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stream = Observed {
+        inner: ours,
+        writes: Default::default(),
+        reads: reads.clone(),
+        regions: Vec::new(),
+    };
+    let mut socket = WebSocket::from_parts(
+        stream,
+        Connection::new(rfc6455::Role::Server, Config::default()),
+        None,
+    );
+    let mut peer = Connection::new(rfc6455::Role::Client, Config::default());
+    let large = common::pattern(16 * 1024, 7);
+    for message in [Message::binary(large.clone()), Message::text("small")] {
+        peer.send(message).unwrap();
+        theirs.write_all(&peer.take_output()).await.unwrap();
+        let got = timeout(LIMIT, socket.read()).await.unwrap().unwrap();
+        let at = got.as_bytes().as_ptr() as usize;
+        let in_a_read = socket.get_ref().regions.iter().any(|r| r.contains(&at));
+        if got.as_bytes().len() > 1024 {
+            assert_eq!(got, Message::binary(large.clone()));
+            assert!(in_a_read, "the large message was copied");
+        } else {
+            assert_eq!(got, Message::text("small"));
+            assert!(!in_a_read, "the small message lies in the read buffer");
+        }
+    }
+    assert_eq!(
+        reads.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one read per message"
+    );
 }

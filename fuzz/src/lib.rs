@@ -308,16 +308,23 @@ pub fn run_connection(role: Role, data: &[u8]) {
     let bound = config.max_frame_size.max(125);
 
     // The whole input read at once through `poll_event`, then the same
-    // input in pieces through `poll_event_ref`: the events must agree, so
-    // neither the read pattern nor the borrowed API changes what is decoded.
+    // input in pieces (copied and handed over in turn) through
+    // `poll_event_ref`: the events must agree, so neither the read pattern
+    // nor the borrowed API changes what is decoded.
     let mut runs = Vec::new();
     for (borrowed, chunks) in [(false, vec![wire]), (true, split(wire, seed, max_chunk))] {
         let mut conn = new_conn();
         let mut events = Vec::new();
         let mut error = None;
-        for chunk in chunks {
+        for (i, chunk) in chunks.into_iter().enumerate() {
             let was_open = conn.state().is_open();
-            conn.receive(chunk);
+            // The pieces alternate between a copied slice and a buffer
+            // handed over (kept as the input buffer when none is pending).
+            if borrowed && i % 2 == 1 {
+                conn.receive_bytes(bytes::BytesMut::from(chunk));
+            } else {
+                conn.receive(chunk);
+            }
             let before = events.len();
             let failed = if borrowed {
                 drain_borrowed(&mut conn, &mut events)

@@ -485,6 +485,37 @@ impl Connection {
         self.read.receive(data);
     }
 
+    /// Hand in bytes received from the transport in a buffer of their own.
+    /// When the connection holds no unread input (the common case at a
+    /// message boundary) it keeps `data` as its input buffer, and the
+    /// messages in it are split off without a copy; otherwise `data` is
+    /// appended as [`receive`](Self::receive) appends.
+    ///
+    /// For transports that read into buffers they allocate (the tokio
+    /// adapter reads into a per-thread arena and hands over what each
+    /// large read filled). A message split off `data` keeps its whole
+    /// allocation alive, as any [`Bytes`] does: hand over large reads this
+    /// way, copy small ones with `receive`.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use rfc6455::{Config, Connection, Event, Message, Role};
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// let read = BytesMut::from(&b"\x82\x03abc\x82\x02d"[..]);
+    /// let first_byte = read.as_ptr();
+    /// client.receive_bytes(read);
+    /// let Some(Event::Message(Message::Binary(abc))) = client.poll_event()? else {
+    ///     panic!("a message")
+    /// };
+    /// assert_eq!((&abc[..], abc.as_ptr()), (&b"abc"[..], first_byte.wrapping_add(2)));
+    /// client.receive_bytes(BytesMut::from(&b"e"[..])); // completes "de"
+    /// assert_eq!(client.poll_event()?, Some(Event::Message(Message::binary(vec![b'd', b'e']))));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn receive_bytes(&mut self, data: BytesMut) {
+        self.read.receive_owned(data);
+    }
+
     /// A slice of at least `min` bytes at the end of the input buffer to
     /// read into; report how much was written with [`filled`](Self::filled).
     /// Its bytes are zeroed when first lent; room lent before and not

@@ -103,6 +103,18 @@ impl ReadState {
         crate::copy::extend(&mut self.buf, data);
     }
 
+    /// `data` becomes the input buffer when there is nothing in ours to
+    /// keep (no unread bytes, no zeroed room lent for a read, no frame
+    /// whose payload was reserved for): ours goes back to the pool.
+    pub(super) fn receive_owned(&mut self, data: BytesMut) {
+        self.release();
+        if self.buf.is_empty() && self.frame.is_none() {
+            super::pool::give(core::mem::replace(&mut self.buf, data));
+        } else {
+            self.receive(&data);
+        }
+    }
+
     /// An empty buffer with no room is made one worth writing into (see
     /// `pool::refill`: our own used-up buffer reclaimed in place, or one the
     /// thread kept after `shrink` gave ours back). Every path that adds

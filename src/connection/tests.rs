@@ -653,6 +653,44 @@ mod io_surface {
         assert_eq!(s.buffered_input(), 0);
     }
 
+    /// A buffer handed over at a message boundary becomes the input: the
+    /// message is split off it where it lies (unmasked in place). Handed
+    /// over while a frame is half received, or while room is lent for a
+    /// read, it is appended like `receive`'s slice, and the frame
+    /// completes intact.
+    #[test]
+    fn a_handed_over_buffer_is_kept_or_appended() {
+        let mut s = server();
+        let payload: Vec<u8> = (0..20_000u32).map(|i| (i % 253) as u8).collect();
+        let wire = masked(0x82, &payload);
+        let read = BytesMut::from(&wire[..]);
+        let start = read.as_ptr() as usize;
+        s.receive_bytes(read);
+        let Some(Event::Message(Message::Binary(got))) = s.poll_event().unwrap() else {
+            panic!("a message");
+        };
+        assert_eq!(got, payload);
+        assert!((start..start + wire.len()).contains(&(got.as_ptr() as usize)));
+
+        // Half a frame (its header decoded, its payload reserved), then the
+        // rest in two handed-over buffers.
+        let (first, rest) = wire.split_at(5_000);
+        s.receive(first);
+        assert_eq!(s.poll_event().unwrap(), None);
+        s.receive_bytes(BytesMut::from(&rest[..7_000]));
+        s.receive_bytes(BytesMut::from(&rest[7_000..]));
+        assert_eq!(
+            s.poll_event().unwrap(),
+            Some(Event::Message(Message::binary(payload)))
+        );
+
+        // Room lent for a read and not filled: appended after what is there.
+        let _ = s.read_buf(64);
+        s.receive_bytes(BytesMut::from(&masked(0x81, b"after a loan")[..]));
+        assert_eq!(s.poll_event().unwrap(), Some(text("after a loan")));
+        assert_eq!(s.buffered_input(), 0);
+    }
+
     #[test]
     fn shrinking_mid_frame_keeps_the_lent_room_for_the_rest() {
         let mut s = server();
@@ -836,7 +874,8 @@ mod borrowed_events {
         proptest! {
             /// Any split of any message sequence (with pings between) gives
             /// the same events borrowed as owned, read straight into the
-            /// connection's buffer or handed in.
+            /// connection's buffer, handed in as a slice or handed over as
+            /// a buffer of its own.
             #[test]
             fn borrowed_events_equal_owned_events(
                 messages in proptest::collection::vec(
@@ -848,7 +887,7 @@ mod borrowed_events {
                 ),
                 fragment_size in proptest::option::of(1usize..64),
                 mut cuts in proptest::collection::vec(0usize..3000, 0..12),
-                read_buf in any::<bool>(),
+                how in 0u8..3,
             ) {
                 cuts.sort_unstable();
                 let mut sender = conn(Role::Client, Config { fragment_size, ..Config::default() });
@@ -872,11 +911,13 @@ mod borrowed_events {
                     while let Some(e) = owned_side.poll_event().unwrap() {
                         want.push(e);
                     }
-                    if read_buf {
-                        borrowed_side.read_buf(piece.len())[..piece.len()].copy_from_slice(piece);
-                        borrowed_side.filled(piece.len());
-                    } else {
-                        borrowed_side.receive(piece);
+                    match how {
+                        0 => {
+                            borrowed_side.read_buf(piece.len())[..piece.len()].copy_from_slice(piece);
+                            borrowed_side.filled(piece.len());
+                        }
+                        1 => borrowed_side.receive_bytes(BytesMut::from(piece)),
+                        _ => borrowed_side.receive(piece),
                     }
                     while let Some(e) = borrowed_side.poll_event_ref().unwrap() {
                         got.push(e.into_owned());

@@ -14,24 +14,40 @@ use crate::connection::{Connection, Event, Role, State};
 use crate::error::Error;
 use crate::message::Message;
 use crate::timer::{Keepalive, Timeout, Timeouts, TimerAction};
+use bytes::BytesMut;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll, Waker};
 use std::io::{self, IoSlice};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-/// Bytes asked of the stream per read, into a buffer shared by the
-/// thread's connections (so it costs an idle connection nothing): a 16 KiB
-/// frame and its header arrive in one read, as in the mio adapter. The rest
-/// of a larger frame is read straight into the connection's buffer (see
-/// `Connection::read_from`, whose sizing this adapter follows).
-const READ_CHUNK: usize = 64 * 1024;
+/// Bytes of room a read into the thread's arena gets at least: a 16 KiB
+/// frame and its header arrive in one read, as in the mio adapter. The
+/// rest of a larger frame is read straight into the connection's buffer
+/// (see `Connection::read_from`, whose sizing this adapter follows).
+const READ_ROOM: usize = 16 * 1024 + 64;
+
+/// The size of a new arena: room for a few large reads before the next.
+const ARENA_SIZE: usize = 64 * 1024;
+
+/// A read at least this long is handed to the connection as it lies in
+/// the arena ([`Connection::receive_bytes`]), its messages split off
+/// without a copy; a shorter one is copied, so that small messages, which
+/// an application may keep by the thousand, never pin an arena (a message
+/// split off a read keeps that read's allocation alive).
+const ADOPT_MIN: usize = 8 * 1024;
 
 thread_local! {
-    /// One read buffer per runtime thread, lent for one `poll_read` at a
-    /// time (no await happens while it is borrowed).
-    static SCRATCH: core::cell::RefCell<Vec<u8>> = core::cell::RefCell::new(vec![0; READ_CHUNK]);
+    /// Where each runtime thread reads, lent for one `poll_read` at a
+    /// time (no await happens while it is borrowed), so an idle connection
+    /// holds no read buffer. Reads go into its uninitialized room (tokio's
+    /// `read_buf`: nothing is zeroed first). A large read is split off and
+    /// given to the connection; the arena goes on with the room after it,
+    /// and once too little is left, the next read reserves anew: in place
+    /// when every message split off it is gone, else in a new allocation
+    /// (the old one is freed with its last message).
+    static ARENA: core::cell::RefCell<BytesMut> = core::cell::RefCell::new(BytesMut::new());
 }
 
 /// Which side of a split socket polls: each keeps its own write waker,
@@ -197,7 +213,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
     fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<(), Error>> {
         let io = &mut self.io;
         let conn = &mut self.conn;
-        let polled = if let Some(len) = conn.direct_read_len(READ_CHUNK) {
+        let polled = if let Some(len) = conn.direct_read_len(ARENA_SIZE) {
             // Much of a large frame is still to come: read it straight into
             // the connection's buffer (which reserved room for the announced
             // frame), where the message is split off without a copy.
@@ -207,14 +223,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             conn.filled(n);
             polled.map_ok(|()| n)
         } else {
-            SCRATCH.with(|scratch| {
-                let mut scratch = scratch.borrow_mut();
-                let mut buf = ReadBuf::new(&mut scratch[..]);
-                let polled = Pin::new(io).poll_read(cx, &mut buf);
-                if let Poll::Ready(Ok(())) = polled {
-                    conn.receive(buf.filled());
+            ARENA.with(|arena| {
+                let mut arena = arena.borrow_mut();
+                if arena.capacity() < READ_ROOM {
+                    arena.reserve(ARENA_SIZE);
                 }
-                polled.map_ok(|()| buf.filled().len())
+                let polled = core::pin::pin!(io.read_buf(&mut *arena)).poll(cx);
+                match polled {
+                    Poll::Ready(Ok(n)) if n >= ADOPT_MIN => conn.receive_bytes(arena.split()),
+                    Poll::Ready(Ok(n)) if n > 0 => {
+                        conn.receive(&arena);
+                        arena.clear();
+                    }
+                    _ => {}
+                }
+                polled
             })
         };
         match polled {
