@@ -45,9 +45,10 @@ pub type TlsServerStream<S = TcpStream> = TlsStream<S, ServerConnection>;
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rfc6455::Error> {
-/// use rfc6455::{blocking, tokio as ws};
+/// use rfc6455::{blocking, tokio as ws, ClientOptions, Config};
 /// let tls = blocking::default_tls_config();
-/// let mut socket = ws::connect_tls("wss://echo.example/", tls, Default::default(), Default::default()).await?;
+/// let options = ClientOptions::default();
+/// let mut socket = ws::connect_tls("wss://echo.example/", tls, options, Config::default()).await?;
 /// socket.send(rfc6455::Message::text("hi")).await?;
 /// # Ok(()) }
 /// ```
