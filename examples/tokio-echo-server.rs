@@ -17,7 +17,6 @@
 
 use rfc6455::tokio::{self as ws, Rejection, WebSocket};
 use rfc6455::{AcceptOptions, CloseCode, Config, Error, Request};
-use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -107,8 +106,6 @@ async fn serve(addr: String, threads: usize, acceptor: Acceptor) -> std::io::Res
         "tokio-echo-server listening on {scheme}://{} with {threads} thread(s)",
         listener.local_addr()?
     );
-    // One copy of the settings, shared by every connection.
-    let config = Arc::new(Config::default().with_max_size(64 << 20));
     loop {
         let (tcp, _) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -118,14 +115,15 @@ async fn serve(addr: String, threads: usize, acceptor: Acceptor) -> std::io::Res
             }
         };
         let _ = tcp.set_nodelay(true);
-        tokio::spawn(connection(tcp, acceptor.clone(), config.clone()));
+        tokio::spawn(connection(tcp, acceptor.clone()));
     }
 }
 
 /// The handshake (TLS first with `--tls`), then the echo; errors end the
 /// connection quietly (a protocol violation has had its close frame sent
 /// already).
-async fn connection(tcp: TcpStream, acceptor: Acceptor, config: Arc<Config>) -> Result<(), Error> {
+async fn connection(tcp: TcpStream, acceptor: Acceptor) -> Result<(), Error> {
+    let config = Config::default().with_max_size(64 << 20);
     let mut close = None;
     let decide = |request: &Request| {
         close = close_request::requested_close(request);

@@ -72,3 +72,38 @@ impl Config {
         self
     }
 }
+
+/// How many distinct configs a thread remembers for sharing: a server's
+/// one, plus the few a process also opens connections with (its clients,
+/// a second listener), so that alternating between them still shares.
+#[cfg(feature = "std")]
+const SHARED_KEPT: usize = 4;
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// The configs of the last connections adapters opened on this thread,
+    /// each shared by every later connection with an equal config: a
+    /// server's connections normally all have the same settings, so each
+    /// holds a pointer instead of a copy (80 bytes, and a cache line read
+    /// on every message).
+    static SHARED: core::cell::RefCell<alloc::vec::Vec<alloc::sync::Arc<Config>>> =
+        const { core::cell::RefCell::new(alloc::vec::Vec::new()) };
+}
+
+/// `config`, shared with the connections opened before on this thread when
+/// equal (the adapters' way to give every connection an `Arc<Config>`).
+#[cfg(feature = "std")]
+pub(crate) fn shared(config: &Config) -> alloc::sync::Arc<Config> {
+    SHARED.with(|cell| {
+        let mut kept = cell.borrow_mut();
+        if let Some(shared) = kept.iter().find(|shared| ***shared == *config) {
+            return shared.clone();
+        }
+        let shared = alloc::sync::Arc::new(config.clone());
+        if kept.len() == SHARED_KEPT {
+            kept.pop();
+        }
+        kept.insert(0, shared.clone());
+        shared
+    })
+}

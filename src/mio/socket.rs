@@ -4,7 +4,6 @@ use super::proxy::Proxying;
 use super::{ClientStream, Decide, MioTransport, Options, SendError, SocketEvent};
 use crate::blocking::ProxyTls;
 use crate::close::CloseCode;
-use crate::config::Config;
 use crate::connection::{Connection, PreparedMessage, State};
 use crate::error::Error;
 use crate::handshake::{ClientOptions, ServerOptions, Status, WsUrl};
@@ -19,7 +18,6 @@ use ::mio::net::TcpStream;
 use ::mio::{Interest, Registry, Token};
 use std::io;
 use std::net::ToSocketAddrs;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Bytes asked of the transport per read once the connection is open, into
@@ -31,25 +29,6 @@ const READ_CHUNK: usize = 64 * 1024;
 thread_local! {
     /// One read buffer per event-loop thread, shared by its connections.
     static SCRATCH: core::cell::RefCell<Vec<u8>> = core::cell::RefCell::new(vec![0; READ_CHUNK]);
-}
-
-thread_local! {
-    /// The config of the last socket made on this thread, shared by every
-    /// socket with an equal one: an event loop's sockets normally all have
-    /// the same settings, so each holds a pointer instead of a copy.
-    static SHARED_CONFIG: core::cell::RefCell<Option<Arc<Config>>> =
-        const { core::cell::RefCell::new(None) };
-}
-
-/// `config`, shared with earlier sockets of this thread when equal.
-fn shared_config(config: &Config) -> Arc<Config> {
-    SHARED_CONFIG.with(|cell| {
-        let mut cached = cell.borrow_mut();
-        match &*cached {
-            Some(shared) if **shared == *config => shared.clone(),
-            _ => cached.insert(Arc::new(config.clone())).clone(),
-        }
-    })
 }
 
 /// Bytes read per call during the handshake, into a stack buffer (the
@@ -278,8 +257,10 @@ impl<S: MioTransport> WebSocket<S> {
         // Frames are written whole; waiting to coalesce them only adds
         // latency (pipelined echoes would wait ~40 ms for delayed ACKs).
         let _ = stream.set_nodelay(true);
-        let upgrade =
-            ServerUpgrade::with_options(shared_config(&options.config), ServerOptions::default());
+        let upgrade = ServerUpgrade::with_options(
+            crate::config::shared(&options.config),
+            ServerOptions::default(),
+        );
         Self::new(
             stream,
             Phase::Accepting(Box::new((
@@ -316,7 +297,7 @@ impl<S: MioTransport> WebSocket<S> {
         proxying: Option<Proxying>,
     ) -> Self {
         let connect_timeout = client.connect_timeout;
-        let upgrade = ClientUpgrade::new(url, client, shared_config(&options.config));
+        let upgrade = ClientUpgrade::new(url, client, crate::config::shared(&options.config));
         let (phase, prelude) = match proxying {
             Some(proxying) => (Phase::Proxy(Box::new((proxying, upgrade))), Vec::new()),
             None => {

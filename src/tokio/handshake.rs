@@ -14,7 +14,6 @@ use crate::upgrade::{ClientUpgrade, ServerUpgrade};
 use core::future::Future;
 use core::time::Duration;
 use std::io;
-use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -50,9 +49,9 @@ pub async fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
 pub async fn connect_with(
     url: &str,
     options: ClientOptions,
-    config: impl Into<Arc<Config>>,
+    config: Config,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    connect_with_options(url, options, Options::with_config(config)).await
+    connect_with_options(url, options, config.into()).await
 }
 
 /// [`connect_with`] with deadlines and a high-water mark of your own:
@@ -149,12 +148,12 @@ pub async fn client<S>(
     stream: S,
     url: &str,
     options: ClientOptions,
-    config: impl Into<Arc<Config>>,
+    config: Config,
 ) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    client_with_options(stream, url, options, Options::with_config(config)).await
+    client_with_options(stream, url, options, config.into()).await
 }
 
 /// [`client`] with deadlines and a high-water mark of your own, as
@@ -186,7 +185,7 @@ pub(super) async fn run_client<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut upgrade = ClientUpgrade::new(url, client, options.config);
+    let mut upgrade = ClientUpgrade::new(url, client, crate::config::shared(&options.config));
     let exchange = async {
         stream.write_all(upgrade.request()).await?;
         stream.flush().await?;
@@ -229,16 +228,12 @@ pub(super) fn accept_all(_: &Request) -> Result<AcceptOptions, Rejection> {
 /// and a refusal with its status; both return [`Error::Handshake`]. A
 /// client that has not sent its whole request within the handshake deadline
 /// is cut off with [`Error::Timeout`] (`is_timeout()` is true).
-pub async fn accept_with<S, F>(
-    stream: S,
-    config: impl Into<Arc<Config>>,
-    decide: F,
-) -> Result<WebSocket<S>, Error>
+pub async fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
 {
-    accept_with_options(stream, Options::with_config(config), decide).await
+    accept_with_options(stream, config.into(), decide).await
 }
 
 /// [`accept_with`] with deadlines and a high-water mark of your own:
@@ -270,7 +265,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
 {
-    let mut upgrade = ServerUpgrade::with_options(options.config, ServerOptions::default());
+    let mut upgrade = ServerUpgrade::with_options(
+        crate::config::shared(&options.config),
+        ServerOptions::default(),
+    );
     let receiving = async {
         let mut buf = [0u8; HANDSHAKE_CHUNK];
         loop {

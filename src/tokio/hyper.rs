@@ -60,7 +60,6 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 use std::io;
-use std::sync::Arc;
 use tokio::time::Instant;
 
 pub use hyper_util::rt::TokioIo;
@@ -79,14 +78,14 @@ pub type UpgradedStream = TokioIo<Upgraded>;
 #[allow(clippy::result_large_err)]
 pub fn upgrade<B, R, F>(
     request: &mut ::hyper::Request<B>,
-    config: impl Into<Arc<Config>>,
+    config: Config,
     decide: F,
 ) -> Result<(Response<R>, PendingUpgrade), Response<R>>
 where
     R: From<String>,
     F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
 {
-    upgrade_with_options(request, Options::with_config(config), decide)
+    upgrade_with_options(request, config.into(), decide)
 }
 
 /// [`upgrade`] with the socket's keepalive and close deadlines and its
@@ -103,7 +102,7 @@ where
     R: From<String>,
     F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
 {
-    let mut upgrade = ServerUpgrade::new(options.config);
+    let mut upgrade = ServerUpgrade::new(crate::config::shared(&options.config));
     let parsed = match upgrade.receive(&request_head(request)) {
         Ok(Some(parsed)) => parsed,
         // The head ends with its blank line, so it is never partial.

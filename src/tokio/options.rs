@@ -5,7 +5,6 @@
 use super::DEFAULT_HIGH_WATER_MARK;
 use crate::config::Config;
 use crate::timer::{Keepalive, Timeouts};
-use std::sync::Arc;
 use tokio::time::Instant;
 
 /// Settings for a WebSocket opened by this adapter.
@@ -37,11 +36,8 @@ use tokio::time::Instant;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
-    /// Limits and behaviour of the WebSocket connection. Shared: a server
-    /// that clones one `Options` (or one `Arc<Config>`) for every
-    /// connection keeps a single copy of its settings, which every
-    /// connection reads on each message.
-    pub config: Arc<Config>,
+    /// Limits and behaviour of the WebSocket connection.
+    pub config: Config,
     /// The opening handshake's deadline (counted from the call, through
     /// TCP, a proxy and TLS), then the socket's keepalive ping, pong and
     /// close deadlines ([`WebSocket::set_timeouts`](super::WebSocket::set_timeouts)
@@ -61,13 +57,6 @@ impl Default for Options {
 /// `config` with the default deadlines and high-water mark.
 impl From<Config> for Options {
     fn from(config: Config) -> Self {
-        Options::from(Arc::new(config))
-    }
-}
-
-/// A shared `config` with the default deadlines and high-water mark.
-impl From<Arc<Config>> for Options {
-    fn from(config: Arc<Config>) -> Self {
         Options {
             config,
             timeouts: Timeouts::default(),
@@ -77,13 +66,6 @@ impl From<Arc<Config>> for Options {
 }
 
 impl Options {
-    /// `config` (owned or shared) with the default deadlines and
-    /// high-water mark: what the functions without `_with_options` use.
-    pub(super) fn with_config(config: impl Into<Arc<Config>>) -> Self {
-        let config: Arc<Config> = config.into();
-        Options::from(config)
-    }
-
     /// A fresh timer for a connection being opened: the handshake deadline
     /// starts now.
     pub(super) fn start_timer(&self) -> Keepalive<Instant> {

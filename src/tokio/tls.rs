@@ -56,9 +56,9 @@ pub async fn connect_tls(
     url: &str,
     tls: Arc<ClientConfig>,
     options: ClientOptions,
-    config: impl Into<Arc<Config>>,
+    config: Config,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    connect_tls_with_options(url, tls, options, Options::with_config(config)).await
+    connect_tls_with_options(url, tls, options, config.into()).await
 }
 
 /// [`connect_tls`] with deadlines and a high-water mark of your own, as
@@ -153,14 +153,14 @@ where
 pub async fn accept_tls_with<S, F>(
     stream: S,
     tls: Arc<ServerConfig>,
-    config: impl Into<Arc<Config>>,
+    config: Config,
     decide: F,
 ) -> Result<WebSocket<TlsServerStream<S>>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptOptions, Rejection>,
 {
-    accept_tls_with_options(stream, tls, Options::with_config(config), decide).await
+    accept_tls_with_options(stream, tls, config.into(), decide).await
 }
 
 /// [`accept_tls_with`] with deadlines and a high-water mark of your own.
