@@ -15,6 +15,8 @@ cargo fmt --all --check
 cargo clippy --all-targets --all-features -- -D warnings
 # Every adapter without permessage-deflate: what needs it must say so.
 cargo clippy --all-targets --no-default-features --features std,mio,tokio,rustls,hyper -- -D warnings
+# The default features alone: what only an adapter uses must say so.
+cargo clippy --lib -- -D warnings
 
 step "no_std core"
 cargo build --no-default-features

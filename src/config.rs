@@ -76,10 +76,10 @@ impl Config {
 /// How many distinct configs a thread remembers for sharing: a server's
 /// one, plus the few a process also opens connections with (its clients,
 /// a second listener), so that alternating between them still shares.
-#[cfg(feature = "std")]
+#[cfg(any(feature = "mio", feature = "tokio"))]
 const SHARED_KEPT: usize = 4;
 
-#[cfg(feature = "std")]
+#[cfg(any(feature = "mio", feature = "tokio"))]
 std::thread_local! {
     /// The configs of the last connections adapters opened on this thread,
     /// each shared by every later connection with an equal config: a
@@ -92,7 +92,7 @@ std::thread_local! {
 
 /// `config`, shared with the connections opened before on this thread when
 /// equal (the adapters' way to give every connection an `Arc<Config>`).
-#[cfg(feature = "std")]
+#[cfg(any(feature = "mio", feature = "tokio"))]
 pub(crate) fn shared(config: &Config) -> alloc::sync::Arc<Config> {
     SHARED.with(|cell| {
         let mut kept = cell.borrow_mut();
