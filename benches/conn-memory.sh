@@ -18,7 +18,13 @@
 # and the reply size on the wire against raw. The rows that keep their zlib
 # streams for the connection's life cost ~400 KiB each, so they run with
 # KEEP_N connections (default N/10) to keep the machine's memory in bounds;
-# per-connection figures do not depend on N. Every step has a time limit.
+# per-connection figures do not depend on N. A second table runs the
+# settings that decide the ratio on a second stream, a live dashboard's
+# ticks (the same fields every time, a few numbers moving; the client's
+# `--stream ticks`): on the chat stream each message brings new text, on
+# this one little is new, so the two bracket what compression can save and
+# show whether releasing state when idle gives any of it up. Every step has
+# a time limit.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -110,19 +116,34 @@ row "rfc6455 mio" "12-bit windows, memLevel 5, streams kept" "$keep_n" "" "${mio
 row "rfc6455 mio" "9-bit windows, memLevel 1, streams kept" "$keep_n" "" "${mio[@]}" --keep-deflate-state --window-bits 9 --mem-level 1
 row "rfc6455 mio" "no context takeover, streams kept" "$keep_n" "" "${mio[@]}" --keep-deflate-state --no-context-takeover
 
-if [ -n "${PEERS:-}" ]; then
-    interop="$root/tests/interop"
-    python="$root/target/interop/venv/bin/python"
+# peer_rows CLIENT_FLAGS: Python websockets and Node ws, with PEERS=1.
+peer_rows() {
+    [ -n "${PEERS:-}" ] || return 0
+    local interop="$root/tests/interop"
+    local python="$root/target/interop/venv/bin/python"
     if [ -x "$python" ]; then
-        row "Python websockets" "its defaults (12-bit windows, memLevel 5)" "$keep_n" "" \
+        row "Python websockets" "its defaults (12-bit windows, memLevel 5)" "$keep_n" "$1" \
             "$python" "$interop/py-server.py" "$port"
     else
         echo "note: $python missing (run tests/interop/run.sh once): Python websockets skipped" >&2
     fi
     if [ -d "$interop/node_modules/ws" ]; then
-        row "Node ws" "its defaults (15-bit windows, takeover)" "$keep_n" "" \
+        row "Node ws" "its defaults (15-bit windows, takeover)" "$keep_n" "$1" \
             node "$interop/node-server.js" "$port"
     else
         echo "note: $interop/node_modules missing (run tests/interop/run.sh once): Node ws skipped" >&2
     fi
-fi
+}
+peer_rows ""
+
+echo
+echo "Dashboard ticks (\`--stream ticks\`):"
+echo
+echo "| server | permessage-deflate settings | connections | resident per idle connection | reply wire/raw |"
+echo "|---|---|---:|---:|---:|"
+ticks="--stream ticks"
+row "rfc6455 mio" "defaults: 15-bit windows, takeover, release when idle" "$n" "$ticks" "${mio[@]}"
+row "rfc6455 mio" "9-bit windows, release when idle" "$n" "$ticks" "${mio[@]}" --window-bits 9
+row "rfc6455 mio" "no context takeover, release when idle" "$n" "$ticks" "${mio[@]}" --no-context-takeover
+row "rfc6455 mio" "15-bit windows, takeover, streams kept" "$keep_n" "$ticks" "${mio[@]}" --keep-deflate-state
+peer_rows "$ticks"

@@ -3,13 +3,17 @@
 //! server's resident memory.
 //!
 //! ```sh
-//! conn-memory-client 127.0.0.1:9002 [--conns N] [--messages M] [--plain]
+//! conn-memory-client 127.0.0.1:9002 [--conns N] [--messages M] [--plain] [--stream chat|ticks]
 //! ```
 //!
 //! Opens N connections one after another, each offering what a browser
 //! offers (`permessage-deflate; client_max_window_bits`, or nothing with
-//! `--plain`). Then M rounds (default 8): every connection sends one chat
-//! JSON message of about 150 bytes, and every connection reads its echo.
+//! `--plain`). Then M rounds (default 8): every connection sends one JSON
+//! message of about 150 bytes, and every connection reads its echo. The
+//! stream is a chat (`chat`, the default: a unique id and timestamp and a
+//! different short line of text in every message) or a live dashboard's
+//! ticks (`ticks`: the same fields every time, a few of their numbers
+//! changing), the two ends of how much one message repeats the last.
 //! Prints one line `ready raw=R wire=W ratio=X replies=K`: the raw size of
 //! the replies, the size of their payloads on the wire (compressed when
 //! RSV1 is set), and their ratio. Then it keeps every connection open,
@@ -57,6 +61,43 @@ fn chat_message(conn: usize, round: usize) -> String {
         1_767_225_600_000u64 + seq as u64 * 1337,
         LINES[(conn * 7 + round * 5) % LINES.len()]
     )
+}
+
+/// Tick `round` of connection `conn`: about 150 bytes of JSON, a live
+/// dashboard's periodic update, whose fields stay and whose readings move
+/// a little from one tick to the next.
+fn tick_message(conn: usize, round: usize) -> String {
+    let seq = conn * 8 + round;
+    // Readings that drift without a pattern a compressor could predict.
+    let wobble = |salt: usize| (seq.wrapping_mul(2_654_435_761) >> salt) % 10;
+    format!(
+        "{{\"type\":\"tick\",\"board\":\"ops\",\"host\":\"web-{:02}\",\"seq\":{},\"ts\":{},\"cpu\":{}.{},\"mem\":{}.{},\"rps\":{},\"p99_ms\":{},\"status\":\"ok\"}}",
+        conn % 32,
+        seq,
+        1_767_225_600_000u64 + round as u64 * 1000,
+        40 + wobble(3),
+        wobble(7),
+        61 + wobble(11) / 5,
+        wobble(13),
+        1200 + 10 * wobble(17),
+        18 + wobble(19),
+    )
+}
+
+/// Which messages the connections send.
+#[derive(Clone, Copy)]
+enum Stream {
+    Chat,
+    Ticks,
+}
+
+impl Stream {
+    fn message(self, conn: usize, round: usize) -> String {
+        match self {
+            Stream::Chat => chat_message(conn, round),
+            Stream::Ticks => tick_message(conn, round),
+        }
+    }
 }
 
 struct Client {
@@ -121,7 +162,13 @@ fn read_reply(client: &mut Client) -> io::Result<(usize, usize)> {
     }
 }
 
-fn run(addr: SocketAddr, conns: usize, rounds: usize, plain: bool) -> io::Result<()> {
+fn run(
+    addr: SocketAddr,
+    conns: usize,
+    rounds: usize,
+    plain: bool,
+    stream: Stream,
+) -> io::Result<()> {
     let mut clients = Vec::with_capacity(conns);
     for i in 0..conns {
         clients
@@ -132,7 +179,7 @@ fn run(addr: SocketAddr, conns: usize, rounds: usize, plain: bool) -> io::Result
         for (i, client) in clients.iter_mut().enumerate() {
             client
                 .conn
-                .send_text(&chat_message(i, round))
+                .send_text(&stream.message(i, round))
                 .map_err(io::Error::other)?;
             let out = client.conn.take_output();
             client.stream.write_all(&out)?;
@@ -162,7 +209,8 @@ fn run(addr: SocketAddr, conns: usize, rounds: usize, plain: bool) -> io::Result
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: conn-memory-client ADDR [--conns N] [--messages M] [--plain]";
+    let usage =
+        "usage: conn-memory-client ADDR [--conns N] [--messages M] [--plain] [--stream chat|ticks]";
     let Some(addr) = args.next().and_then(|a| a.parse::<SocketAddr>().ok()) else {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -172,12 +220,21 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let (mut conns, mut rounds, mut plain) = (10_000usize, 8usize, false);
+    let mut stream = Stream::Chat;
     while let Some(flag) = args.next() {
         let mut number = || args.next().and_then(|v| v.parse::<usize>().ok());
         match flag.as_str() {
             "--conns" => conns = number().unwrap_or(0),
             "--messages" => rounds = number().unwrap_or(usize::MAX),
             "--plain" => plain = true,
+            "--stream" => match args.next().as_deref() {
+                Some("chat") => stream = Stream::Chat,
+                Some("ticks") => stream = Stream::Ticks,
+                _ => {
+                    eprintln!("{usage}");
+                    return ExitCode::from(2);
+                }
+            },
             _ => {
                 eprintln!("{usage}");
                 return ExitCode::from(2);
@@ -188,7 +245,7 @@ fn main() -> ExitCode {
         eprintln!("{usage}");
         return ExitCode::from(2);
     }
-    match run(addr, conns, rounds, plain) {
+    match run(addr, conns, rounds, plain, stream) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             println!("failed: {e}");
