@@ -59,7 +59,10 @@ impl<T: Copy + Ord + Add<Duration, Output = T>> Timestamp for T {}
 pub struct Timeouts {
     /// From the connection's start until its opening handshake is complete.
     pub handshake: Option<Duration>,
-    /// Silence from the peer after which a ping is sent (keepalive).
+    /// Silence from the peer after which a ping is sent (keepalive). The
+    /// tokio adapter counts input in coarse steps so as not to read the
+    /// clock for every message: its ping follows between 1 and 1.25 times
+    /// this much silence.
     pub ping_after: Option<Duration>,
     /// Silence after that ping after which the peer is given up on.
     pub pong: Option<Duration>,

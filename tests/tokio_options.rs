@@ -162,16 +162,8 @@ async fn steady_input_keeps_the_keepalive_quiet() {
         }
         messages
     });
-    let (mut reader, mut writer) = ws::connect(&url).await.unwrap().split();
-    let pinged = tokio::spawn(async move {
-        loop {
-            match reader.read_event().await {
-                Ok(Event::Ping(_)) => return Instant::now(),
-                Ok(_) => {}
-                Err(e) => panic!("the connection ended: {e}"),
-            }
-        }
-    });
+    let (reader, mut writer) = ws::connect(&url).await.unwrap().split();
+    let pinged = tokio::spawn(first_ping(reader));
     let mut ticks = tokio::time::interval(Duration::from_millis(25));
     for i in 0..40 {
         ticks.tick().await;
@@ -300,4 +292,68 @@ async fn the_socket_keeps_the_configured_high_water_mark() {
     let second = timeout(Duration::from_millis(200), client.feed(message)).await;
     assert!(second.is_err(), "a message was queued over the mark");
     server.abort();
+}
+
+/// When the first ping reaches `reader`.
+async fn first_ping<S>(mut reader: ws::ReadHalf<S>) -> Instant
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        match reader.read_event().await {
+            Ok(Event::Ping(_)) => return Instant::now(),
+            Ok(_) => {}
+            Err(e) => panic!("the connection ended: {e}"),
+        }
+    }
+}
+
+/// When the ping of a server whose keepalive pings after `after` reaches
+/// a client that sent a message every 7 ms for `talk`, then fell silent:
+/// how long after its last message. On tokio's paused clock, so exact.
+async fn ping_delay_after_talking(after: Duration, talk: Duration) -> Duration {
+    let (ours, theirs) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(async move {
+        let mut socket = ws::accept_with_options(theirs, ping_after(after), accept_all)
+            .await
+            .unwrap();
+        while socket.read().await.is_ok() {}
+    });
+    let quiet = Options {
+        timeouts: Timeouts::none(),
+        ..Options::default()
+    };
+    let client = ws::client_with_options(ours, "ws://in-memory/", ClientOptions::default(), quiet)
+        .await
+        .unwrap();
+    let (reader, mut writer) = client.split();
+    let pinged = tokio::spawn(first_ping(reader));
+    let start = Instant::now();
+    let mut last = start;
+    while last - start < talk {
+        writer.send("tick").await.unwrap();
+        last = Instant::now();
+        tokio::time::sleep(Duration::from_millis(7)).await;
+    }
+    let ping = timeout(LIMIT, pinged).await.unwrap().unwrap();
+    server.abort();
+    ping - last
+}
+
+/// The tokio keepalive credits input in steps of a quarter of
+/// `ping_after`, so that a busy connection reads no clock per message: its
+/// ping follows the last input after 1 to 1.25 times `ping_after`,
+/// wherever in a step the input stopped (crediting input only when the
+/// deadline came would let it be up to twice as late).
+#[tokio::test(start_paused = true)]
+async fn the_keepalive_pings_within_a_quarter_interval_of_its_time() {
+    let after = Duration::from_millis(400);
+    for talk in [1000, 1040, 1080, 1333] {
+        let delay = ping_delay_after_talking(after, Duration::from_millis(talk)).await;
+        // tokio's timer rounds deadlines up to the next millisecond.
+        assert!(
+            delay >= after && delay <= after * 5 / 4 + Duration::from_millis(2),
+            "talking for {talk} ms: pinged {delay:?} after the last message"
+        );
+    }
 }

@@ -61,22 +61,44 @@ pub(super) fn take() -> BytesMut {
 #[inline]
 pub(super) fn give(buf: BytesMut) {
     #[cfg(feature = "std")]
-    {
-        let Some(buf) = reclaim(buf) else {
-            return;
-        };
-        if buf.capacity() > MAX_CAPACITY {
-            return;
-        }
-        let _ = KEPT_BUFFERS.try_with(|kept| {
-            let mut kept = kept.borrow_mut();
-            if kept.len() < KEPT {
-                kept.push(buf);
-            }
-        });
+    if let Some(buf) = reclaim(buf) {
+        stash(buf);
     }
     #[cfg(not(feature = "std"))]
     drop(buf);
+}
+
+/// Give back an emptied buffer known to begin where its allocation begins
+/// and to share it with nothing (see `OutputQueue::owned_at_start`): kept
+/// as it is, without `reclaim`'s check, under the same bounds as `give`.
+#[inline]
+pub(super) fn keep(buf: BytesMut) {
+    #[cfg(feature = "std")]
+    {
+        let mut buf = buf;
+        buf.clear();
+        if buf.capacity() > 0 {
+            stash(buf);
+        }
+    }
+    #[cfg(not(feature = "std"))]
+    drop(buf);
+}
+
+/// Keep an empty, unshared buffer for the thread's next `take`, if it is
+/// small enough and the list has space.
+#[cfg(feature = "std")]
+#[inline]
+fn stash(buf: BytesMut) {
+    if buf.capacity() > MAX_CAPACITY {
+        return;
+    }
+    let _ = KEPT_BUFFERS.try_with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if kept.len() < KEPT {
+            kept.push(buf);
+        }
+    });
 }
 
 /// Make sure an empty buffer with no room left is one worth writing into:

@@ -50,6 +50,10 @@ thread_local! {
     static ARENA: core::cell::RefCell<BytesMut> = core::cell::RefCell::new(BytesMut::new());
 }
 
+/// The shortest time between two looks at the keepalive while input
+/// flows (see `Engine::poll_timer`).
+const MIN_CHECK: core::time::Duration = core::time::Duration::from_millis(1);
+
 /// Which side of a split socket polls: each keeps its own write waker,
 /// because a stream remembers only the last task that waited to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,20 +67,22 @@ pub(super) struct Engine<S> {
     pub(super) io: S,
     pub(super) conn: Connection,
     timer: Keepalive<Instant>,
-    /// The armed tokio timer and the deadline it was armed for.
+    /// The armed tokio timer and the time it was armed for: the next
+    /// deadline, or an earlier look at the keepalive while input flows.
     sleep: Option<(Pin<Box<Sleep>>, Instant)>,
     /// The task that last polled `sleep`: the timer wakes it, so while the
-    /// same task waits for the same deadline the timer is not polled again.
+    /// same task waits for a timer that has not fired, it is not looked at
+    /// again. `None` when something may have moved a deadline earlier.
     sleep_waker: Option<Waker>,
     pub(super) high_water_mark: usize,
     /// The peer ended its side of the stream.
     eof: bool,
     /// We shut the stream down; nothing more is read or written.
     finished: bool,
-    /// Input arrived that the keepalive has not been told of yet: the
-    /// clock is read once when the stream runs dry (see `poll_timer`), not
-    /// on every read, and that reading also tells whether the armed timer
-    /// can have fired.
+    /// Input arrived that the keepalive has not been told of yet: it is
+    /// credited when the timer next fires or is looked at anew (see
+    /// `poll_timer`), not on every read, so a busy connection reads no
+    /// clock per message.
     input_unclocked: bool,
     /// Tasks waiting for the stream to take output, by [`Side`].
     write_wakers: [Option<Waker>; 2],
@@ -156,7 +162,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 Ok(Some(event)) => {
                     let control = match event {
                         Event::Close(_) => {
-                            self.timer.closing(Instant::now());
+                            self.timer_closing();
                             true
                         }
                         Event::Ping(_) => true,
@@ -281,7 +287,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         if self.finished {
             return Poll::Ready(());
         }
-        self.timer.closing(Instant::now());
+        self.timer_closing();
         if self.conn.has_pending_output() {
             match self.poll_write_out(cx, side) {
                 Poll::Ready(Ok(())) => {}
@@ -353,80 +359,86 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
     /// Arm tokio's timer for the next deadline and act on one that passed:
     /// queue a keepalive ping (`Ready(Ok(true))`: output to write), or cut
     /// the transport on an expired handshake, pong or close timeout.
+    ///
+    /// Called whenever the stream runs dry, so once per message on a busy
+    /// connection: the common case reads no clock. Input is flagged
+    /// (`input_unclocked`) as it arrives and credited to the keepalive only
+    /// when the timer next fires, and the timer is armed to fire at least
+    /// every quarter of `ping_after` while the connection is open: input
+    /// counts as received up to that quarter late, so a keepalive ping goes
+    /// out after between 1 and 1.25 times `ping_after` of silence. Input is
+    /// always credited before a deadline is acted on, so a peer that spoke
+    /// in time is never cut off for a pong it did not owe.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
-        let mut queued = false;
-        // Input since the last look counts as received now: microseconds
-        // after it arrived, the time spent decoding it and answering.
-        let mut now = None;
-        if core::mem::take(&mut self.input_unclocked) {
-            let clock = Instant::now();
-            self.timer.received(clock);
-            now = Some(clock);
+        // Armed by this task for a time that has not come: the timer will
+        // wake the task then, and nothing done since moved a deadline
+        // earlier (what does, `closing`, forgets the waker).
+        if let (Some((sleep, _)), Some(waker)) = (&self.sleep, &self.sleep_waker) {
+            if waker.will_wake(cx.waker()) && !sleep.is_elapsed() {
+                return Poll::Ready(Ok(false));
+            }
         }
+        self.sleep_waker = None;
+        let mut queued = false;
+        let mut now = Instant::now();
         loop {
+            if core::mem::take(&mut self.input_unclocked) {
+                self.timer.received(now);
+            }
             let Some(deadline) = self.timer.poll_timeout() else {
                 self.sleep = None;
-                self.sleep_waker = None;
                 return Poll::Ready(Ok(queued));
             };
-            // Deadlines move later as input flows; the timer is re-armed
-            // only when one moves earlier, and a wakeup at the old deadline
-            // finds nothing due (handle_timeout is then a no-op).
-            let rearmed = match &mut self.sleep {
-                Some((sleep, armed)) if deadline < *armed => {
-                    sleep.as_mut().reset(deadline);
-                    *armed = deadline;
-                    true
-                }
-                Some(_) => false,
-                None => {
-                    self.sleep = Some((Box::pin(tokio::time::sleep_until(deadline)), deadline));
-                    true
-                }
-            };
-            let Some((sleep, armed)) = &mut self.sleep else {
-                return Poll::Ready(Ok(queued));
-            };
-            // Polled already by this task for this deadline, and not due:
-            // the timer will wake the task, so polling it again (as every
-            // wait for input would) only costs time. A clock read just now
-            // that is short of the deadline says so without touching the
-            // timer (tokio never fires one early).
-            let same_task = matches!(&self.sleep_waker, Some(w) if w.will_wake(cx.waker()));
-            let not_due = match now {
-                Some(now) => now < *armed || !sleep.is_elapsed(),
-                None => !sleep.is_elapsed(),
-            };
-            if !rearmed && same_task && not_due {
-                return Poll::Ready(Ok(queued));
-            }
-            if sleep.as_mut().poll(cx).is_pending() {
-                remember(&mut self.sleep_waker, cx);
-                return Poll::Ready(Ok(queued));
-            }
-            // A timer that fired wakes nobody again until polled anew.
-            self.sleep_waker = None;
-            let now = Instant::now();
-            match self.timer.handle_timeout(now) {
-                None => {
-                    // Fired early for a deadline that has since moved.
-                    if let Some(next) = self.timer.poll_timeout() {
-                        sleep.as_mut().reset(next);
-                        *armed = next;
+            if now >= deadline {
+                match self.timer.handle_timeout(now) {
+                    Some(TimerAction::SendPing) => {
+                        queued |= self.conn.send_ping(&[]).is_ok();
+                        continue;
                     }
-                }
-                Some(TimerAction::SendPing) => {
-                    queued |= self.conn.send_ping(&[]).is_ok();
-                }
-                Some(TimerAction::Expired(why)) => {
-                    // No close frame: a peer that answers nothing would not
-                    // read it either.
-                    let _ = Pin::new(&mut self.io).poll_shutdown(cx);
-                    self.finish();
-                    return Poll::Ready(Err(timeout_error(why)));
+                    Some(TimerAction::Expired(why)) => {
+                        // No close frame: a peer that answers nothing would
+                        // not read it either.
+                        let _ = Pin::new(&mut self.io).poll_shutdown(cx);
+                        self.finish();
+                        return Poll::Ready(Err(timeout_error(why)));
+                    }
+                    None => {}
                 }
             }
+            let wake_at = match self.timer.timeouts().ping_after {
+                // At least a millisecond ahead (tokio's timer resolution),
+                // so that a zero interval cannot spin here.
+                Some(interval) => deadline.min(now + (interval / 4).max(MIN_CHECK)),
+                None => deadline,
+            };
+            let sleep = match &mut self.sleep {
+                Some((sleep, armed)) => {
+                    if *armed != wake_at {
+                        sleep.as_mut().reset(wake_at);
+                        *armed = wake_at;
+                    }
+                    sleep
+                }
+                None => {
+                    let sleep = Box::pin(tokio::time::sleep_until(wake_at));
+                    &mut self.sleep.insert((sleep, wake_at)).0
+                }
+            };
+            if sleep.as_mut().poll(cx).is_pending() {
+                self.sleep_waker = Some(cx.waker().clone());
+                return Poll::Ready(Ok(queued));
+            }
+            // Due already (the clock moved on while we worked): look again.
+            now = Instant::now();
         }
+    }
+
+    /// The close handshake started (or the connection failed): the close
+    /// deadline replaces the keepalive's, so the armed timer is looked at
+    /// again on the next wait.
+    fn timer_closing(&mut self) {
+        self.timer.closing(Instant::now());
+        self.sleep_waker = None;
     }
 
     // ----- writing -----
@@ -552,7 +564,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             return Ok(());
         }
         self.conn.close(code, reason)?;
-        self.timer.closing(Instant::now());
+        self.timer_closing();
         Ok(())
     }
 }
