@@ -84,6 +84,10 @@ pub(super) struct Engine<S> {
     /// `poll_timer`), not on every read, so a busy connection reads no
     /// clock per message.
     input_unclocked: bool,
+    /// The connection said it holds no further event, and no input came
+    /// since: asking it again before the next read would only say so again
+    /// (the first thing a task woken for input would do, once per message).
+    input_drained: bool,
     /// Tasks waiting for the stream to take output, by [`Side`].
     write_wakers: [Option<Waker>; 2],
     /// The reader's task while it waits for input, woken when the writer
@@ -120,6 +124,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             eof: false,
             finished: false,
             input_unclocked: false,
+            input_drained: false,
             write_wakers: [None, None],
             read_waker: None,
         }
@@ -158,7 +163,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         drive_timer: bool,
     ) -> Poll<Result<Event, Error>> {
         loop {
-            match self.conn.poll_event() {
+            let decoded = if self.input_drained {
+                Ok(None)
+            } else {
+                self.conn.poll_event()
+            };
+            match decoded {
                 Ok(Some(event)) => {
                     let control = match event {
                         Event::Close(_) => {
@@ -179,7 +189,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                     }
                     return Poll::Ready(Ok(event));
                 }
-                Ok(None) => {}
+                Ok(None) => self.input_drained = true,
                 Err(error) => {
                     // The close frame for the violation is queued: it goes
                     // out before the transport closes (RFC 6455 §7.1.7); a
@@ -246,6 +256,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 polled
             })
         };
+        if polled.is_ready() {
+            self.input_drained = false;
+        }
         match polled {
             Poll::Pending => {
                 // Idle: give the buffers back. Mid-frame, keep the read
@@ -332,6 +345,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         self.sleep_waker = None;
         // Marks a close handshake that did not complete as unclean.
         self.conn.receive_eof();
+        self.input_drained = false;
         self.conn.shrink_buffers();
         self.wake_all();
     }
