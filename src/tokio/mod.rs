@@ -131,7 +131,10 @@
 //! keepalive ping, pong and close; defaults 10 s, 20 s, 20 s, 5 s) run on a
 //! sans-IO [`Keepalive`](crate::Keepalive) and tokio's timer, while a
 //! read, send or flush is in progress (on a split socket: while the read
-//! half reads). An expired deadline closes the stream and fails the call
+//! half reads). Input is counted toward the keepalive in steps of a
+//! quarter of `ping_after`, so that a busy connection reads no clock per
+//! message: the ping follows 1 to 1.25 times `ping_after` of silence. An
+//! expired deadline closes the stream and fails the call
 //! with [`Error::Timeout`](crate::Error::Timeout), as in the other
 //! adapters ([`Error::is_timeout`](crate::Error::is_timeout)).
 //!
