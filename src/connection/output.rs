@@ -193,8 +193,7 @@ impl OutputQueue {
     /// own back (see `pool::refill`).
     #[inline]
     pub(super) fn owned_mut(&mut self) -> &mut BytesMut {
-        if self.owned.is_empty() && self.owned.capacity() == 0 {
-            super::pool::refill(&mut self.owned);
+        if super::pool::refill(&mut self.owned) {
             self.owned_at_start = true;
         }
         &mut self.owned

@@ -105,17 +105,21 @@ fn stash(buf: BytesMut) {
 /// a used-up buffer that no message shares any more starts over in its
 /// own allocation (as `reserve` would reclaim it, whatever its size); one
 /// given back by `shrink`, or still shared with a message, is swapped for
-/// one the thread kept (or a new empty one).
+/// one the thread kept (or a new empty one). Says whether it replaced
+/// `buf`: the new one starts where its allocation starts and shares it
+/// with nothing (what `OutputQueue::owned_at_start` tracks).
 #[inline]
-pub(super) fn refill(buf: &mut BytesMut) {
-    if buf.is_empty() && buf.capacity() == 0 {
-        *buf = if never_allocated(buf) {
-            // What `shrink` leaves behind: nothing to reclaim.
-            take()
-        } else {
-            reclaim(core::mem::take(buf)).unwrap_or_else(take)
-        };
+pub(super) fn refill(buf: &mut BytesMut) -> bool {
+    if !(buf.is_empty() && buf.capacity() == 0) {
+        return false;
     }
+    *buf = if never_allocated(buf) {
+        // What `shrink` leaves behind: nothing to reclaim.
+        take()
+    } else {
+        reclaim(core::mem::take(buf)).unwrap_or_else(take)
+    };
+    true
 }
 
 /// A buffer with no allocation behind it, such as `BytesMut::new()` (what
