@@ -130,7 +130,7 @@ pub(super) fn refill(buf: &mut BytesMut) -> bool {
 /// address. Should that ever differ, this says `false` and `reclaim` does
 /// the slow, still correct, thing.
 #[inline]
-fn never_allocated(buf: &BytesMut) -> bool {
+pub(super) fn never_allocated(buf: &BytesMut) -> bool {
     buf.capacity() == 0
         && core::ptr::eq(buf.as_ptr(), core::ptr::NonNull::<u8>::dangling().as_ptr())
 }

@@ -843,6 +843,54 @@ mod borrowed_events {
     }
 
     #[test]
+    fn taking_from_the_callers_input_declines_what_the_general_path_owns() {
+        // Invalid text: declined, then reported by the general path (1007).
+        let bad = masked(0x81, b"\xff\xfe");
+        let mut s = server();
+        assert!(s.take_message_from(&bad).is_none());
+        assert_eq!(feed(&mut s, &bad), vec![Err(ProtocolError::InvalidUtf8)]);
+        // Unmasked from a client, a fragment, a ping, a 126-byte frame, an
+        // incomplete frame: all declined, none consumed.
+        let mut s = server();
+        let unmasked = [0x81, 0x02, b'h', b'i'];
+        let fragment = masked(0x01, b"hi");
+        let ping = masked(0x89, b"p");
+        let long = masked(0x82, &[1; 126]);
+        let whole = masked(0x81, b"hello");
+        for input in [
+            &unmasked[..],
+            &fragment,
+            &ping,
+            &long,
+            &whole[..whole.len() - 1],
+        ] {
+            assert!(s.take_message_from(input).is_none(), "{input:?}");
+        }
+        // Input already buffered comes first: nothing is taken past it.
+        s.receive(&whole[..3]);
+        assert!(s.take_message_from(&whole).is_none());
+        s.receive(&whole[3..]);
+        assert_eq!(s.poll_event().unwrap(), Some(text("hello")));
+        // A message in progress: a new whole frame would break its order.
+        s.receive(&fragment);
+        assert_eq!(s.poll_event().unwrap(), None);
+        assert!(s.take_message_from(&whole).is_none());
+        // After the peer's close, nothing more is decoded.
+        let mut s = server();
+        s.receive(&masked(0x88, &[0x03, 0xe8]));
+        assert!(matches!(s.poll_event().unwrap(), Some(Event::Close(_))));
+        assert!(s.take_message_from(&whole).is_none());
+        // A taken message equals the owned one, unmasked, text validated.
+        let mut s = server();
+        let (message, used) = s.take_message_from(&whole).expect("taken");
+        assert_eq!(
+            (Event::Message(message), used),
+            (text("hello"), whole.len())
+        );
+        assert_eq!(s.buffered_input(), 0);
+    }
+
+    #[test]
     fn owned_and_borrowed_reads_can_alternate() {
         let mut c = client();
         let mut s = server();
@@ -875,7 +923,8 @@ mod borrowed_events {
             /// Any split of any message sequence (with pings between) gives
             /// the same events borrowed as owned, read straight into the
             /// connection's buffer, handed in as a slice or handed over as
-            /// a buffer of its own.
+            /// a buffer of its own, or with short messages taken straight
+            /// out of each piece first (`take_message_from`).
             #[test]
             fn borrowed_events_equal_owned_events(
                 messages in proptest::collection::vec(
@@ -887,7 +936,7 @@ mod borrowed_events {
                 ),
                 fragment_size in proptest::option::of(1usize..64),
                 mut cuts in proptest::collection::vec(0usize..3000, 0..12),
-                how in 0u8..3,
+                how in 0u8..4,
             ) {
                 cuts.sort_unstable();
                 let mut sender = conn(Role::Client, Config { fragment_size, ..Config::default() });
@@ -910,6 +959,13 @@ mod borrowed_events {
                     owned_side.receive(piece);
                     while let Some(e) = owned_side.poll_event().unwrap() {
                         want.push(e);
+                    }
+                    let mut piece = piece;
+                    if how == 3 {
+                        while let Some((message, used)) = borrowed_side.take_message_from(piece) {
+                            got.push(Event::Message(message));
+                            piece = &piece[used..];
+                        }
                     }
                     match how {
                         0 => {

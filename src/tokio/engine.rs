@@ -216,7 +216,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 self.poll_fill(cx, side)
             };
             match filled {
-                Poll::Ready(result) => result?,
+                Poll::Ready(Ok(Some(message))) => return Poll::Ready(Ok(Event::Message(message))),
+                Poll::Ready(result) => {
+                    result?;
+                }
                 // The deadlines are looked at only when there is nothing
                 // to read: a busy connection pays nothing for them.
                 Poll::Pending if drive_timer && ready!(self.poll_timer(cx))? => {}
@@ -225,10 +228,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         }
     }
 
-    /// Read once from the stream into the connection.
-    fn poll_fill(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Result<(), Error>> {
+    /// Read once from the stream into the connection. A short message
+    /// that a read brings whole, at a message boundary, is decoded right
+    /// out of the arena and returned (see `Connection::take_message_from`).
+    fn poll_fill(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+    ) -> Poll<Result<Option<Message>, Error>> {
         let io = &mut self.io;
         let conn = &mut self.conn;
+        let mut direct = None;
         let polled = if let Some(len) = conn.direct_read_len(ARENA_SIZE) {
             // Much of a large frame is still to come: read it straight into
             // the connection's buffer (which reserved room for the announced
@@ -248,8 +258,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 match polled {
                     Poll::Ready(Ok(n)) if n >= ADOPT_MIN => conn.receive_bytes(arena.split()),
                     Poll::Ready(Ok(n)) if n > 0 => {
-                        conn.receive(&arena);
+                        let taken = conn.take_message_from(&arena);
+                        let used = taken.as_ref().map_or(0, |(_, used)| *used);
+                        if used < n {
+                            conn.receive(&arena[used..]);
+                        }
                         arena.clear();
+                        if let Some((message, _)) = taken {
+                            direct = Some(message);
+                        }
                     }
                     _ => {}
                 }
@@ -257,7 +274,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             })
         };
         if polled.is_ready() {
-            self.input_drained = false;
+            // All the input went into a message returned here: the
+            // connection holds none, and asking it would only say so.
+            self.input_drained = direct.is_some() && self.conn.buffered_input() == 0;
         }
         match polled {
             Poll::Pending => {
@@ -274,11 +293,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             Poll::Ready(Ok(0)) => {
                 self.eof = true;
                 self.conn.receive_eof();
-                Poll::Ready(Ok(()))
+                Poll::Ready(Ok(None))
             }
             Poll::Ready(Ok(_)) => {
                 self.input_unclocked = true;
-                Poll::Ready(Ok(()))
+                Poll::Ready(Ok(direct))
             }
             // A TLS stream reports a TCP close without close_notify this
             // way; the close handshake (or its absence) says whether
@@ -286,7 +305,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 self.eof = true;
                 self.conn.receive_eof();
-                Poll::Ready(Ok(()))
+                Poll::Ready(Ok(None))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail_io(e))),
         }
