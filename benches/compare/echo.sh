@@ -25,6 +25,9 @@
 # the same chances. A second table pairs each rfc6455 async server with each
 # async peer, round by round (see "Paired ratios" below).
 #
+# Every server is built with optimizations and one codegen unit: the peers
+# by this folder's workspace, ours with the root's `compare` profile.
+#
 # Server and generator are pinned to separate cores with taskset when it is
 # there (and the machine has two cores or more). "msg/CPU-s" is messages per
 # second of server CPU time (user + system, read from /proc/PID/stat over the
@@ -39,21 +42,22 @@ PORT="${PORT:-9101}"
 addr="127.0.0.1:$PORT"
 
 # ----- build -----
-echo "building (release)..." >&2
-(cd "$root" && cargo build --release --quiet --example echo-server)
+echo "building (release, one codegen unit)..." >&2
+(cd "$root" && cargo build --profile compare --quiet --example echo-server)
 have_mio=0
 if [ -f "$root/examples/mio-echo-server.rs" ]; then
-    (cd "$root" && cargo build --release --quiet --features mio --example mio-echo-server)
+    (cd "$root" && cargo build --profile compare --quiet --features mio --example mio-echo-server)
     have_mio=1
 fi
 have_tokio=0
 if [ -f "$root/examples/tokio-echo-server.rs" ]; then
-    (cd "$root" && cargo build --release --quiet --features tokio --example tokio-echo-server)
+    (cd "$root" && cargo build --profile compare --quiet --features tokio --example tokio-echo-server)
     have_tokio=1
 fi
 (cd "$here" && cargo build --release --quiet --bins)
 bin="${CARGO_TARGET_DIR:-$here/target}/release"
-examples="$root/target/release/examples"
+# Built as the peers are (one codegen unit): see [profile.compare].
+examples="$root/target/compare/examples"
 uws_build=""
 if [ -n "${UWS_SRC:-}" ]; then
     echo "building uWebSockets' EchoServer from $UWS_SRC..." >&2

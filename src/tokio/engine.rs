@@ -33,7 +33,10 @@ const ARENA_SIZE: usize = 64 * 1024;
 
 /// A read at least this long is handed to the connection as it lies in
 /// the arena ([`Connection::receive_bytes`]), its messages split off
-/// without a copy; a shorter one is copied, so that small messages, which
+/// without a copy; from a shorter one, a whole short message at the front
+/// is taken out into an allocation of its own and the rest is copied into
+/// the connection's buffer ([`Connection::take_message_from`], then
+/// [`Connection::receive`]), so that small messages, which
 /// an application may keep by the thousand, never pin an arena (a message
 /// split off a read keeps that read's allocation alive).
 const ADOPT_MIN: usize = 8 * 1024;
@@ -93,6 +96,10 @@ pub(super) struct Engine<S> {
     /// The reader's task while it waits for input, woken when the writer
     /// side ends the connection.
     read_waker: Option<Waker>,
+    /// Split into halves: only then can another task end the connection
+    /// while the reader waits (a whole socket's one task needs no waking
+    /// by itself, so it does not keep its waker per message).
+    pub(super) split: bool,
 }
 
 impl<S> core::fmt::Debug for Engine<S> {
@@ -127,6 +134,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             input_drained: false,
             write_wakers: [None, None],
             read_waker: None,
+            split: false,
         }
     }
 
@@ -285,7 +293,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 if self.conn.buffered_input() == 0 {
                     self.conn.shrink_buffers();
                 }
-                if side == Side::Reader {
+                if self.split && side == Side::Reader {
                     remember(&mut self.read_waker, cx);
                 }
                 Poll::Pending
@@ -315,6 +323,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
     /// and close the transport. A server closes it at once (RFC 6455
     /// §7.1.1); a client that completed the close handshake first waits,
     /// bounded by the close timeout, for the server to close.
+    // Once per connection: kept out of the per-message path's code.
+    #[cold]
     fn poll_finish(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<()> {
         if self.finished {
             return Poll::Ready(());
@@ -378,6 +388,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
     }
 
     /// An I/O error ends the connection: record it and give the error.
+    // Once per connection: kept out of the per-message path's code.
+    #[cold]
     fn fail_io(&mut self, e: io::Error) -> Error {
         self.finish();
         Error::from(e)

@@ -40,7 +40,9 @@ pub struct WriteHalf<S> {
 }
 
 pub(super) fn split<S>(ws: WebSocket<S>) -> (ReadHalf<S>, WriteHalf<S>) {
-    let engine = Arc::new(Mutex::new(ws.engine));
+    let mut engine = ws.engine;
+    engine.split = true;
+    let engine = Arc::new(Mutex::new(engine));
     let read = ReadHalf {
         engine: engine.clone(),
         session: ws.session.clone(),
