@@ -414,15 +414,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
     /// out after between 1 and 1.25 times `ping_after` of silence. Input is
     /// always credited before a deadline is acted on, so a peer that spoke
     /// in time is never cut off for a pong it did not owe.
+    #[inline]
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
         // Armed by this task for a time that has not come: the timer will
         // wake the task then, and nothing done since moved a deadline
-        // earlier (what does, `closing`, forgets the waker).
+        // earlier (what does, `closing`, forgets the waker). Once per
+        // message on a busy connection, so inlined; the rest is not.
         if let (Some((sleep, _)), Some(waker)) = (&self.sleep, &self.sleep_waker) {
             if waker.will_wake(cx.waker()) && !sleep.is_elapsed() {
                 return Poll::Ready(Ok(false));
             }
         }
+        self.poll_timer_armed(cx)
+    }
+
+    /// [`poll_timer`](Self::poll_timer) past its first look: credit input,
+    /// act on a deadline that passed, arm the timer.
+    #[inline(never)]
+    fn poll_timer_armed(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
         self.sleep_waker = None;
         let mut queued = false;
         let mut now = Instant::now();
