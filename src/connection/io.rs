@@ -34,15 +34,41 @@ impl Connection {
         scratch: &mut [u8],
     ) -> io::Result<(usize, usize)> {
         if let Some(len) = self.direct_read_len(scratch.len()) {
-            let buf = self.read_buf(len);
-            let asked = buf.len();
-            let n = r.read(buf)?;
-            self.filled(n);
-            return Ok((n, asked));
+            return self.read_direct(r, len);
         }
         let n = r.read(scratch)?;
         self.receive(&scratch[..n]);
         Ok((n, scratch.len()))
+    }
+
+    /// [`read_from`](Self::read_from), with a whole short message that a
+    /// read into `scratch` brings at a message boundary returned at once
+    /// instead of buffered ([`receive_and_take`](Self::receive_and_take)).
+    #[cfg(feature = "mio")]
+    pub(crate) fn read_message_from<R: Read + ?Sized>(
+        &mut self,
+        r: &mut R,
+        scratch: &mut [u8],
+    ) -> io::Result<(usize, usize, Option<crate::Message>)> {
+        if let Some(len) = self.direct_read_len(scratch.len()) {
+            let (n, asked) = self.read_direct(r, len)?;
+            return Ok((n, asked, None));
+        }
+        let n = r.read(scratch)?;
+        Ok((n, scratch.len(), self.receive_and_take(&scratch[..n])))
+    }
+
+    /// One read of up to `len` bytes straight into the input buffer.
+    fn read_direct<R: Read + ?Sized>(
+        &mut self,
+        r: &mut R,
+        len: usize,
+    ) -> io::Result<(usize, usize)> {
+        let buf = self.read_buf(len);
+        let asked = buf.len();
+        let n = r.read(buf)?;
+        self.filled(n);
+        Ok((n, asked))
     }
 
     /// The sizing decision of [`read_from`](Self::read_from), for adapters

@@ -436,6 +436,22 @@ impl Connection {
         Some((message, end))
     }
 
+    /// [`receive`](Connection::receive) `data`, except that a whole short
+    /// message at its front is returned at once instead of being buffered
+    /// (see [`take_message_from`](Self::take_message_from)): what an adapter
+    /// reading into a buffer it shares between connections calls.
+    #[cfg(any(feature = "mio", feature = "tokio"))]
+    pub(crate) fn receive_and_take(&mut self, data: &[u8]) -> Option<Message> {
+        let (message, used) = match self.take_message_from(data) {
+            Some((message, used)) => (Some(message), used),
+            None => (None, 0),
+        };
+        if used < data.len() {
+            self.receive(&data[used..]);
+        }
+        message
+    }
+
     /// Split a complete single-frame message (header and payload, both in
     /// the buffer) off the input and hand its payload out without a copy.
     #[inline]

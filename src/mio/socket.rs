@@ -711,20 +711,9 @@ impl<S: MioTransport> WebSocket<S> {
             // keeps no read buffer), or the rest of a large frame straight
             // into the connection's. A short message that a read brings
             // whole is taken straight out of the scratch buffer, without
-            // passing through the connection's (`take_message_from`).
+            // passing through the connection's (`Connection::read_message_from`).
             let read = SCRATCH.with(|scratch| {
-                let scratch = &mut scratch.borrow_mut()[..];
-                if conn.direct_read_len(scratch.len()).is_some() {
-                    let (n, asked) = conn.read_from(&mut self.stream, scratch)?;
-                    return Ok((n, asked, None));
-                }
-                let n = self.stream.read(scratch)?;
-                let taken = conn.take_message_from(&scratch[..n]);
-                let used = taken.as_ref().map_or(0, |(_, used)| *used);
-                if used < n {
-                    conn.receive(&scratch[used..n]);
-                }
-                Ok::<_, io::Error>((n, scratch.len(), taken.map(|(message, _)| message)))
+                conn.read_message_from(&mut self.stream, &mut scratch.borrow_mut()[..])
             });
             match read {
                 Ok((0, _, _)) => {

@@ -266,15 +266,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 match polled {
                     Poll::Ready(Ok(n)) if n >= ADOPT_MIN => conn.receive_bytes(arena.split()),
                     Poll::Ready(Ok(n)) if n > 0 => {
-                        let taken = conn.take_message_from(&arena);
-                        let used = taken.as_ref().map_or(0, |(_, used)| *used);
-                        if used < n {
-                            conn.receive(&arena[used..]);
-                        }
+                        direct = conn.receive_and_take(&arena);
                         arena.clear();
-                        if let Some((message, _)) = taken {
-                            direct = Some(message);
-                        }
                     }
                     _ => {}
                 }
