@@ -441,6 +441,7 @@ impl Connection {
     /// (see [`take_message_from`](Self::take_message_from)): what an adapter
     /// reading into a buffer it shares between connections calls.
     #[cfg(any(feature = "mio", feature = "tokio"))]
+    #[inline]
     pub(crate) fn receive_and_take(&mut self, data: &[u8]) -> Option<Message> {
         let (message, used) = match self.take_message_from(data) {
             Some((message, used)) => (Some(message), used),
