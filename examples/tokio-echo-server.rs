@@ -152,11 +152,14 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
     mut close: Option<(CloseCode, String)>,
 ) -> Result<(), Error> {
     loop {
-        match socket.read().await {
-            Ok(message) => {
-                // Queued; the next read writes every echo queued since the
-                // last one before it waits (one write per batch of input).
-                socket.feed(message).await?;
+        // The echo is queued from the lent message (copied once, into the
+        // output); the next read writes every echo queued since the last
+        // one before it waits (one write per batch of input).
+        let echoed = socket
+            .read_with(|message, replies| replies.send(message))
+            .await;
+        match echoed.and_then(|sent| sent) {
+            Ok(()) => {
                 if let Some((code, reason)) = close.take() {
                     socket.close(code, &reason).await?;
                 }

@@ -104,7 +104,7 @@ pub use error::{Error, ProtocolError};
 pub use handshake::{
     AcceptOptions, ClientHandshake, ClientOptions, HandshakeError, Request, ServerResponse, WsUrl,
 };
-pub use message::{Message, MessageKind, Utf8Bytes};
+pub use message::{Message, MessageKind, MessageRef, Utf8Bytes};
 pub use proxy::{ProxyConfig, ProxyError};
 pub use rng::{FastRng, RandomSource};
 pub use timer::{Keepalive, Timeout, Timeouts};

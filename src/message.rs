@@ -305,6 +305,91 @@ impl From<Bytes> for Message {
     }
 }
 
+/// A whole message lent rather than owned: what
+/// [`tokio::WebSocket::read_with`](crate::tokio::WebSocket::read_with)
+/// hands its closure. The bytes stay where they were read; copy what must
+/// outlive the loan ([`to_message`](Self::to_message)).
+///
+/// ```
+/// use rfc6455::{Message, MessageRef};
+/// let lent = MessageRef::Text("hi");
+/// assert_eq!(lent.as_bytes(), b"hi");
+/// assert_eq!(lent.to_message(), Message::text("hi"));
+/// assert_eq!(MessageRef::from(&Message::binary(vec![1u8])), MessageRef::Binary(&[1]));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageRef<'a> {
+    /// A text message (opcode 0x1), validated UTF-8.
+    Text(&'a str),
+    /// A binary message (opcode 0x2).
+    Binary(&'a [u8]),
+}
+
+impl<'a> MessageRef<'a> {
+    /// The payload bytes, whatever the kind.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match *self {
+            MessageRef::Text(text) => text.as_bytes(),
+            MessageRef::Binary(bytes) => bytes,
+        }
+    }
+
+    /// The payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text, if this is a text message.
+    pub fn as_text(&self) -> Option<&'a str> {
+        match *self {
+            MessageRef::Text(text) => Some(text),
+            MessageRef::Binary(_) => None,
+        }
+    }
+
+    /// The kind of this message.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            MessageRef::Text(_) => MessageKind::Text,
+            MessageRef::Binary(_) => MessageKind::Binary,
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_message(&self) -> Message {
+        match *self {
+            MessageRef::Text(text) => Message::text(text),
+            MessageRef::Binary(bytes) => Message::binary(Bytes::copy_from_slice(bytes)),
+        }
+    }
+}
+
+impl<'a> From<&'a Message> for MessageRef<'a> {
+    fn from(message: &'a Message) -> Self {
+        match message {
+            Message::Text(text) => MessageRef::Text(text.as_str()),
+            Message::Binary(bytes) => MessageRef::Binary(bytes),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for MessageRef<'a> {
+    fn from(text: &'a str) -> Self {
+        MessageRef::Text(text)
+    }
+}
+
+impl<'a> From<&'a [u8]> for MessageRef<'a> {
+    fn from(bytes: &'a [u8]) -> Self {
+        MessageRef::Binary(bytes)
+    }
+}
+
 /// Text or binary: the kind of a data message or fragment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MessageKind {

@@ -32,6 +32,14 @@ mod read;
 mod write;
 
 pub use prepared::PreparedMessage;
+#[cfg(feature = "tokio")]
+pub(crate) use read::ShortMessage;
+#[cfg(any(feature = "tokio", test))]
+pub(crate) use read::SHORT_MAX;
+#[cfg(feature = "tokio")]
+pub(crate) use write::SHARE_MIN;
+#[cfg(any(feature = "tokio", test))]
+pub(crate) use write::SHORT_FRAME_MAX;
 
 use crate::config::Config;
 use crate::message::{Message, MessageKind};

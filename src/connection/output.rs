@@ -176,16 +176,22 @@ impl OutputQueue {
     /// Give the memory of an empty queue back (the owned buffer to the
     /// thread's kept buffers, see `pool`).
     pub(super) fn shrink(&mut self) {
-        if self.is_empty() {
+        if !self.is_empty() {
+            return;
+        }
+        // Nothing to give when the output went out without the buffer
+        // (`Connection::encode_short`) or was given back already: the
+        // tokio adapter's common case, once per message.
+        if !super::pool::never_allocated(&self.owned) {
             let owned = core::mem::take(&mut self.owned);
             if self.owned_at_start {
                 super::pool::keep(owned);
             } else {
                 super::pool::give(owned);
             }
-            if self.shared.capacity() > 0 {
-                self.shared = VecDeque::new();
-            }
+        }
+        if self.shared.capacity() > 0 {
+            self.shared = VecDeque::new();
         }
     }
 

@@ -46,6 +46,31 @@ struct ShortFrame {
     text: bool,
 }
 
+/// The longest payload of a frame with a 7-bit length (RFC 6455 §5.2):
+/// what the one-step short paths take.
+pub(crate) const SHORT_MAX: usize = 125;
+
+/// A short message [`Connection::take_message_into`] copied out: its
+/// payload is `out[..len]`; `used` bytes of the input were taken.
+#[cfg(any(feature = "tokio", test))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShortMessage {
+    pub(crate) len: usize,
+    pub(crate) text: bool,
+    pub(crate) used: usize,
+}
+
+#[cfg(any(feature = "tokio", test))]
+impl ShortMessage {
+    /// No short message: an empty binary one that took nothing.
+    #[cfg(feature = "tokio")]
+    pub(crate) const NONE: ShortMessage = ShortMessage {
+        len: 0,
+        text: false,
+        used: 0,
+    };
+}
+
 /// The frame whose payload is arriving.
 struct InFrame {
     header: FrameHeader,
@@ -335,7 +360,7 @@ impl Connection {
         let masked = b1 & 0x80 != 0;
         let len = usize::from(b1 & 0x7f);
         let header_len = if masked { 6 } else { 2 };
-        if len > 125
+        if len > SHORT_MAX
             || masked != (self.role == Role::Server)
             || data.len() < header_len + len
             || !self.may_take_whole(len as u64)
@@ -434,6 +459,40 @@ impl Connection {
             Message::Binary(Bytes::from(payload))
         };
         Some((message, end))
+    }
+
+    /// [`take_message_from`](Self::take_message_from) without the
+    /// allocation: the short message's payload is unmasked into `out` (a
+    /// caller's scratch buffer, room for the longest payload such a frame
+    /// has) and its length, kind and the count of `input` bytes taken are
+    /// returned. Text is validated as there. The same declines as
+    /// `take_message_from`, for the same reasons.
+    #[cfg(any(feature = "tokio", test))]
+    pub(crate) fn take_message_into(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8; SHORT_MAX],
+    ) -> Option<ShortMessage> {
+        self.read.release();
+        if self.input_done || self.read.data_len() > 0 || !self.read.frame_is_none() {
+            return None;
+        }
+        let short = self.short_frame_in(input)?;
+        let end = short.header_len + short.len;
+        let payload = &mut out[..short.len];
+        payload.copy_from_slice(&input[short.header_len..end]);
+        if let Some(key) = short.key {
+            apply_mask(payload, key, 0);
+        }
+        // RFC 6455 §8.1; invalid text is the general path's to report.
+        if short.text && core::str::from_utf8(payload).is_err() {
+            return None;
+        }
+        Some(ShortMessage {
+            len: short.len,
+            text: short.text,
+            used: end,
+        })
     }
 
     /// [`receive`](Connection::receive) `data`, except that a whole short

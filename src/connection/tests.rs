@@ -857,29 +857,36 @@ mod borrowed_events {
         let ping = masked(0x89, b"p");
         let long = masked(0x82, &[1; 126]);
         let whole = masked(0x81, b"hello");
+        // Both ways of taking (into an allocation, into the caller's
+        // buffer) decline alike.
+        let mut out = [0u8; SHORT_MAX];
+        let mut declines = |s: &mut Connection, input: &[u8]| {
+            s.take_message_into(input, &mut out).is_none() && s.take_message_from(input).is_none()
+        };
         for input in [
             &unmasked[..],
             &fragment,
             &ping,
             &long,
             &whole[..whole.len() - 1],
+            &bad,
         ] {
-            assert!(s.take_message_from(input).is_none(), "{input:?}");
+            assert!(declines(&mut s, input), "{input:?}");
         }
         // Input already buffered comes first: nothing is taken past it.
         s.receive(&whole[..3]);
-        assert!(s.take_message_from(&whole).is_none());
+        assert!(declines(&mut s, &whole));
         s.receive(&whole[3..]);
         assert_eq!(s.poll_event().unwrap(), Some(text("hello")));
         // A message in progress: a new whole frame would break its order.
         s.receive(&fragment);
         assert_eq!(s.poll_event().unwrap(), None);
-        assert!(s.take_message_from(&whole).is_none());
+        assert!(declines(&mut s, &whole));
         // After the peer's close, nothing more is decoded.
         let mut s = server();
         s.receive(&masked(0x88, &[0x03, 0xe8]));
         assert!(matches!(s.poll_event().unwrap(), Some(Event::Close(_))));
-        assert!(s.take_message_from(&whole).is_none());
+        assert!(declines(&mut s, &whole));
         // A taken message equals the owned one, unmasked, text validated.
         let mut s = server();
         let (message, used) = s.take_message_from(&whole).expect("taken");
@@ -888,6 +895,146 @@ mod borrowed_events {
             (text("hello"), whole.len())
         );
         assert_eq!(s.buffered_input(), 0);
+        let mut out = [0u8; SHORT_MAX];
+        let mut twice = whole.clone();
+        twice.extend_from_slice(&masked(0x82, &[9; SHORT_MAX]));
+        let short = s.take_message_into(&twice, &mut out).expect("taken");
+        assert_eq!(
+            (&out[..short.len], short.text, short.used),
+            (&b"hello"[..], true, whole.len())
+        );
+        let short = s
+            .take_message_into(&twice[whole.len()..], &mut out)
+            .expect("taken");
+        assert_eq!(
+            (&out[..short.len], short.text),
+            (&[9; SHORT_MAX][..], false)
+        );
+        assert_eq!(short.used, twice.len() - whole.len());
+    }
+
+    #[test]
+    fn a_short_message_encoded_for_the_caller_is_the_frame_send_queues() {
+        let mut frame = [0u8; SHORT_FRAME_MAX];
+        // Server: unmasked, byte for byte what `send` queues.
+        let mut s = server();
+        let mut queued = server();
+        for (kind, payload) in [
+            (MessageKind::Text, &b"hi"[..]),
+            (MessageKind::Binary, &[7; SHORT_MAX][..]),
+            (MessageKind::Binary, &[][..]),
+        ] {
+            let len = s
+                .encode_short(kind, payload, &mut frame)
+                .unwrap()
+                .expect("short");
+            s.commit_encoded(&frame[..len], len);
+            match kind {
+                MessageKind::Text => queued.send_text(core::str::from_utf8(payload).unwrap()),
+                MessageKind::Binary => queued.send_binary(payload),
+            }
+            .unwrap();
+            assert_eq!(&frame[..len], &pending(&queued)[..]);
+            queued.advance_output(len);
+        }
+        assert_eq!(s.output_len(), 0);
+        // Client: masked with a fresh key; the server reads it back.
+        let mut c = client();
+        let len = c
+            .encode_short(MessageKind::Text, b"masked", &mut frame)
+            .unwrap()
+            .expect("short");
+        assert_eq!(frame[1], 0x80 | 6);
+        let mut reader = server();
+        assert_eq!(feed(&mut reader, &frame[..len]), vec![Ok(text("masked"))]);
+        // What the transport did not take is queued, in order, and the
+        // queue's positions stay right: an automatic pong queued next still
+        // replaces its unsent predecessor only.
+        c.commit_encoded(&frame[..len], 3);
+        assert_eq!(c.output_len(), len - 3);
+        assert_eq!(pending(&c), &frame[3..len]);
+        c.receive(&[0x89, 0x01, b'a']);
+        c.receive(&[0x89, 0x01, b'b']);
+        while c.poll_event().unwrap().is_some() {}
+        let rest = pending(&c);
+        assert_eq!(&rest[..len - 3], &frame[3..len]);
+        let mut reader2 = server();
+        reader2.receive(&frame[..3]);
+        let events = feed(&mut reader2, &rest);
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(events[0], Ok(text("masked")));
+        assert!(matches!(&events[1], Ok(Event::Pong(p)) if &p[..] == b"b"));
+        // Written whole, then a pong partly sent: the next ping's pong goes
+        // after it, since the queue counts the direct frame as written.
+        let mut c = client();
+        let len = c
+            .encode_short(MessageKind::Binary, b"direct", &mut frame)
+            .unwrap()
+            .expect("short");
+        c.commit_encoded(&frame[..len], len);
+        c.receive(&[0x89, 0x01, b'a']);
+        while c.poll_event().unwrap().is_some() {}
+        let first_byte = pending(&c)[0];
+        c.advance_output(1);
+        c.receive(&[0x89, 0x01, b'b']);
+        while c.poll_event().unwrap().is_some() {}
+        let mut wire = frame[..len].to_vec();
+        wire.push(first_byte);
+        wire.extend_from_slice(&pending(&c));
+        let events = feed(&mut server(), &wire);
+        assert_eq!(events.len(), 3, "{events:?}");
+        assert!(matches!(&events[1], Ok(Event::Pong(p)) if &p[..] == b"a"));
+        assert!(matches!(&events[2], Ok(Event::Pong(p)) if &p[..] == b"b"));
+    }
+
+    #[test]
+    fn encoding_for_the_caller_declines_what_must_be_queued() {
+        let mut frame = [0u8; SHORT_FRAME_MAX];
+        // Something queued already: the frame would overtake it.
+        let mut s = server();
+        s.send_text("first").unwrap();
+        assert_eq!(
+            s.encode_short(MessageKind::Text, b"second", &mut frame)
+                .unwrap(),
+            None
+        );
+        // Too long for one short frame, or for the fragment size.
+        let mut s = server();
+        assert_eq!(
+            s.encode_short(MessageKind::Binary, &[0; SHORT_MAX + 1], &mut frame)
+                .unwrap(),
+            None
+        );
+        let mut s = conn(
+            Role::Server,
+            Config {
+                fragment_size: Some(4),
+                ..Config::default()
+            },
+        );
+        assert_eq!(
+            s.encode_short(MessageKind::Binary, b"fragmented", &mut frame)
+                .unwrap(),
+            None
+        );
+        // A fragmented send in progress, or our close sent: refused as
+        // `send` refuses.
+        let mut s = server();
+        s.send_fragment(MessageKind::Text, b"part", false).unwrap();
+        let n = s.output_len();
+        s.advance_output(n);
+        assert!(matches!(
+            s.encode_short(MessageKind::Text, b"x", &mut frame),
+            Err(Error::FragmentOutOfOrder)
+        ));
+        let mut s = server();
+        s.close(CloseCode::NORMAL, "").unwrap();
+        let n = s.output_len();
+        s.advance_output(n);
+        assert!(matches!(
+            s.encode_short(MessageKind::Text, b"x", &mut frame),
+            Err(Error::SendAfterClose)
+        ));
     }
 
     #[test]
@@ -924,7 +1071,8 @@ mod borrowed_events {
             /// the same events borrowed as owned, read straight into the
             /// connection's buffer, handed in as a slice or handed over as
             /// a buffer of its own, or with short messages taken straight
-            /// out of each piece first (`take_message_from`).
+            /// out of each piece first (`take_message_from`, or
+            /// `take_message_into` the caller's buffer).
             #[test]
             fn borrowed_events_equal_owned_events(
                 messages in proptest::collection::vec(
@@ -936,7 +1084,7 @@ mod borrowed_events {
                 ),
                 fragment_size in proptest::option::of(1usize..64),
                 mut cuts in proptest::collection::vec(0usize..3000, 0..12),
-                how in 0u8..4,
+                how in 0u8..5,
             ) {
                 cuts.sort_unstable();
                 let mut sender = conn(Role::Client, Config { fragment_size, ..Config::default() });
@@ -966,6 +1114,19 @@ mod borrowed_events {
                             got.push(Event::Message(message));
                             piece = &piece[used..];
                         }
+                    }
+                    let mut out = [0u8; SHORT_MAX];
+                    while let Some(short) = (how == 4)
+                        .then(|| borrowed_side.take_message_into(piece, &mut out))
+                        .flatten()
+                    {
+                        let payload = &out[..short.len];
+                        got.push(Event::Message(if short.text {
+                            Message::text(core::str::from_utf8(payload).unwrap())
+                        } else {
+                            Message::binary(payload.to_vec())
+                        }));
+                        piece = &piece[short.used..];
                     }
                     match how {
                         0 => {

@@ -5,10 +5,14 @@
 //! allocates per frame once the buffer has grown.
 
 use super::output::OutputQueue;
+#[cfg(any(feature = "tokio", test))]
+use super::read::SHORT_MAX;
 use super::{Connection, Role, State};
 use crate::close::{CloseCode, CloseFrame};
 use crate::error::Error;
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+#[cfg(any(feature = "tokio", test))]
+use crate::mask::apply_mask;
 use crate::mask::extend_masked;
 use crate::message::{Message, MessageKind, Utf8Bytes};
 use crate::rng::RandomSource;
@@ -20,6 +24,12 @@ use bytes::{Bytes, BytesMut};
 /// `IoSlice` per write, a segment to track, the payload's memory held until
 /// written); chosen with the `write 1 x` rows of `benches/connection.rs`.
 pub(crate) const SHARE_MIN: usize = 1024;
+
+/// The longest frame [`Connection::encode_short`] encodes: a payload of
+/// [`SHORT_MAX`] bytes after a 2-byte header and, from a client, a 4-byte
+/// masking key.
+#[cfg(any(feature = "tokio", test))]
+pub(crate) const SHORT_FRAME_MAX: usize = 2 + 4 + SHORT_MAX;
 
 pub(super) struct WriteState {
     pub(super) out: OutputQueue,
@@ -275,6 +285,63 @@ impl Connection {
         }
         self.push_message_frames(kind, payload, false);
         Ok(())
+    }
+
+    /// Encode a whole message of at most [`SHORT_MAX`] bytes as one frame
+    /// into `out`, for an adapter that writes it to the transport itself
+    /// rather than through the output buffer (no buffer taken from the
+    /// thread's pool for it, none given back): the common small answer
+    /// written the moment it is made. Only when nothing is queued, since
+    /// the frame would otherwise overtake it, and when the message goes out
+    /// as one uncompressed frame; `Ok(None)` otherwise (use `send`). Refused
+    /// as `send` refuses. The frame counts as queued: before anything else
+    /// is queued or written, the adapter reports what the transport took
+    /// with [`commit_encoded`](Self::commit_encoded), which queues the rest.
+    #[cfg(any(feature = "tokio", test))]
+    pub(crate) fn encode_short(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        out: &mut [u8; SHORT_FRAME_MAX],
+    ) -> Result<Option<usize>, Error> {
+        self.check_can_send_message()?;
+        let len = payload.len();
+        if len > SHORT_MAX || len > self.max_send_frame() || !self.write.out.is_empty() {
+            return Ok(None);
+        }
+        #[cfg(feature = "deflate")]
+        if self
+            .deflate
+            .as_ref()
+            .is_some_and(|d| d.should_compress(len))
+        {
+            return Ok(None);
+        }
+        self.check_room(len)?;
+        // RFC 6455 §5.3: a client masks every frame with a fresh key.
+        let mask = (self.role == Role::Client).then(|| self.rng.mask_key());
+        let (head, head_len) = encode_header(data_opcode(kind), true, false, len, mask);
+        let end = head_len + len;
+        out[..head_len].copy_from_slice(&head[..head_len]);
+        let body = &mut out[head_len..end];
+        body.copy_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(body, key, 0);
+        }
+        self.write.queued_total += end as u64;
+        Ok(Some(end))
+    }
+
+    /// The end of [`encode_short`](Self::encode_short)'s bargain: the
+    /// transport took the first `written` bytes of `frame`; the rest is
+    /// queued, to go out as any other output.
+    #[cfg(any(feature = "tokio", test))]
+    pub(crate) fn commit_encoded(&mut self, frame: &[u8], written: usize) {
+        let written = written.min(frame.len());
+        self.write.written_total += written as u64;
+        if written < frame.len() {
+            crate::copy::extend(self.write.out.owned_mut(), &frame[written..]);
+        }
     }
 
     /// Whether a whole data message may be queued now.

@@ -10,7 +10,7 @@
 //! the duration of one step (non-blocking system calls at most).
 
 use crate::close::CloseCode;
-use crate::connection::{Connection, Event, Role, State};
+use crate::connection::{Connection, Event, Role, ShortMessage, State, SHORT_FRAME_MAX, SHORT_MAX};
 use crate::error::Error;
 use crate::message::Message;
 use crate::timer::{Keepalive, Timeout, Timeouts, TimerAction};
@@ -57,6 +57,19 @@ thread_local! {
 /// flows (see `Engine::poll_timer`).
 const MIN_CHECK: core::time::Duration = core::time::Duration::from_millis(1);
 
+/// What [`Engine::poll_next`] produced.
+pub(super) enum Next {
+    Event(Event),
+    /// A short message copied into the caller's scratch buffer.
+    Short(ShortMessage),
+}
+
+/// What a read took out whole, without buffering it in the connection.
+enum Taken {
+    Message(Message),
+    Short(ShortMessage),
+}
+
 /// Which side of a split socket polls: each keeps its own write waker,
 /// because a stream remembers only the last task that waited to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +109,10 @@ pub(super) struct Engine<S> {
     /// The reader's task while it waits for input, woken when the writer
     /// side ends the connection.
     read_waker: Option<Waker>,
+    /// A flush of the stream returned `Pending`: bytes we wrote may still
+    /// sit in it (a TLS stream's records), so the next wait flushes again
+    /// although the connection holds no output.
+    unflushed: bool,
     /// Split into halves: only then can another task end the connection
     /// while the reader waits (a whole socket's one task needs no waking
     /// by itself, so it does not keep its waker per message).
@@ -134,6 +151,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             input_drained: false,
             write_wakers: [None, None],
             read_waker: None,
+            unflushed: false,
             split: false,
         }
     }
@@ -170,6 +188,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         side: Side,
         drive_timer: bool,
     ) -> Poll<Result<Event, Error>> {
+        self.poll_next(cx, side, drive_timer, None)
+            .map_ok(|next| match next {
+                Next::Event(event) => event,
+                // Not asked for (no scratch buffer): never produced.
+                Next::Short(_) => unreachable!("a short message without a scratch buffer"),
+            })
+    }
+
+    /// [`poll_event`](Self::poll_event), except that with `scratch`, a
+    /// short message a read brings whole is copied there
+    /// ([`Connection::take_message_into`]) instead of into an allocation.
+    #[inline]
+    pub(super) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+        drive_timer: bool,
+        mut scratch: Option<&mut [u8; SHORT_MAX]>,
+    ) -> Poll<Result<Next, Error>> {
         loop {
             let decoded = if self.input_drained {
                 Ok(None)
@@ -195,7 +232,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                         // consumed, one write for a whole batch of echoes.
                         let _ = self.poll_write_out(cx, side);
                     }
-                    return Poll::Ready(Ok(event));
+                    return Poll::Ready(Ok(Next::Event(event)));
                 }
                 Ok(None) => self.input_drained = true,
                 Err(error) => {
@@ -210,7 +247,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 ready!(self.poll_finish(cx, side));
                 return Poll::Ready(Err(self.closed_error()));
             }
-            if self.conn.has_pending_output() {
+            if self.conn.has_pending_output() || self.unflushed {
                 if let Poll::Ready(Err(e)) = self.poll_write_out(cx, side) {
                     return Poll::Ready(Err(self.fail_io(e)));
                 }
@@ -221,10 +258,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 // some output (whose waker is registered by now).
                 Poll::Pending
             } else {
-                self.poll_fill(cx, side)
+                self.poll_fill(cx, side, scratch.as_deref_mut())
             };
             match filled {
-                Poll::Ready(Ok(Some(message))) => return Poll::Ready(Ok(Event::Message(message))),
+                Poll::Ready(Ok(Some(Taken::Message(message)))) => {
+                    return Poll::Ready(Ok(Next::Event(Event::Message(message))))
+                }
+                Poll::Ready(Ok(Some(Taken::Short(short)))) => {
+                    return Poll::Ready(Ok(Next::Short(short)))
+                }
                 Poll::Ready(result) => {
                     result?;
                 }
@@ -243,7 +285,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         &mut self,
         cx: &mut Context<'_>,
         side: Side,
-    ) -> Poll<Result<Option<Message>, Error>> {
+        scratch: Option<&mut [u8; SHORT_MAX]>,
+    ) -> Poll<Result<Option<Taken>, Error>> {
         let io = &mut self.io;
         let conn = &mut self.conn;
         let mut direct = None;
@@ -266,7 +309,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 match polled {
                     Poll::Ready(Ok(n)) if n >= ADOPT_MIN => conn.receive_bytes(arena.split()),
                     Poll::Ready(Ok(n)) if n > 0 => {
-                        direct = conn.receive_and_take(&arena);
+                        direct = match scratch {
+                            Some(out) => match conn.take_message_into(&arena, out) {
+                                Some(short) => {
+                                    if short.used < n {
+                                        conn.receive(&arena[short.used..]);
+                                    }
+                                    Some(Taken::Short(short))
+                                }
+                                None => {
+                                    conn.receive(&arena);
+                                    None
+                                }
+                            },
+                            None => conn.receive_and_take(&arena).map(Taken::Message),
+                        };
                         arena.clear();
                     }
                     _ => {}
@@ -490,6 +547,60 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
 
     // ----- writing -----
 
+    /// Whether the connection holds no input beyond what was last
+    /// returned (a read went wholly into it).
+    pub(super) fn input_drained(&self) -> bool {
+        self.input_drained
+    }
+
+    /// Write a frame the connection encoded for us
+    /// ([`Connection::encode_short`]) straight from `frame`, with nothing
+    /// queued ahead of it; what the stream does not take now is queued.
+    pub(super) fn write_direct(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+        frame: &[u8],
+    ) -> Result<(), Error> {
+        if self.finished {
+            self.conn.commit_encoded(frame, 0);
+            return Ok(());
+        }
+        let written = match Pin::new(&mut self.io).poll_write(cx, frame) {
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(e)) => {
+                self.conn.commit_encoded(frame, 0);
+                return Err(self.fail_io(e));
+            }
+            Poll::Pending => {
+                remember(&mut self.write_wakers[side as usize], cx);
+                0
+            }
+        };
+        self.conn.commit_encoded(frame, written);
+        if written == frame.len() {
+            self.poll_flush_stream(cx, side)?;
+        }
+        Ok(())
+    }
+
+    /// Flush the stream (a TLS stream's records), remembering a flush that
+    /// could not finish so that the next wait finishes it.
+    fn poll_flush_stream(&mut self, cx: &mut Context<'_>, side: Side) -> Result<(), Error> {
+        match Pin::new(&mut self.io).poll_flush(cx) {
+            Poll::Ready(Ok(())) => {
+                self.unflushed = false;
+                Ok(())
+            }
+            Poll::Ready(Err(e)) => Err(self.fail_io(e)),
+            Poll::Pending => {
+                self.unflushed = true;
+                remember(&mut self.write_wakers[side as usize], cx);
+                Ok(())
+            }
+        }
+    }
+
     /// Write pending output until the stream would block, then flush the
     /// stream (TLS records). On `Pending` this side's waker is registered.
     pub(super) fn poll_write_out(
@@ -531,7 +642,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             }
         }
         self.wake_other_writer(side, progressed);
-        Pin::new(&mut self.io).poll_flush(cx)
+        let flushed = Pin::new(&mut self.io).poll_flush(cx);
+        self.unflushed = flushed.is_pending();
+        flushed
     }
 
     /// The stream keeps one write waker: after progress, wake the other
@@ -581,6 +694,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
             }
             other => other,
         }
+    }
+
+    /// Send `message` (taken on the first poll) and write everything
+    /// queued: `send` past its wait for room. A short message with nothing
+    /// queued ahead of it is written straight from the stack
+    /// ([`Connection::encode_short`]), without the output buffer; any
+    /// other is queued, then written. Whichever way, the message is queued
+    /// or written whole within the first poll, so a future dropped later
+    /// leaves it to go out with the next write.
+    pub(super) fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+        drive_timer: bool,
+        message: &mut Option<Message>,
+    ) -> Poll<Result<(), Error>> {
+        if let Some(message) = message.take() {
+            self.send_now(cx, side, message)?;
+        }
+        self.poll_flush(cx, side, drive_timer)
+    }
+
+    fn send_now(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+        message: Message,
+    ) -> Result<(), Error> {
+        if !self.finished {
+            let mut frame = [0u8; SHORT_FRAME_MAX];
+            // A refusal is left to `start_send`, which reports it as
+            // every send does.
+            if let Ok(Some(len)) =
+                self.conn
+                    .encode_short(message.kind(), message.as_bytes(), &mut frame)
+            {
+                return self.write_direct(cx, side, &frame[..len]);
+            }
+        }
+        self.start_send(message)
     }
 
     /// Write everything queued.

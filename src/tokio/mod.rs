@@ -85,6 +85,34 @@
 //! # }
 //! ```
 //!
+//! Handling messages where they lie, with
+//! [`read_with`](WebSocket::read_with): the closure is lent each message
+//! and answers through [`Replies`], so a small message (up to 125 bytes)
+//! is never allocated, and an answer to it, when nothing else is waiting
+//! to go out, is written straight from the stack (the shape of a
+//! uWebSockets handler, and the fastest way to echo or answer requests):
+//!
+//! ```no_run
+//! use rfc6455::{tokio as ws, Error};
+//!
+//! # async fn serve(tcp: tokio::net::TcpStream) -> Result<(), Error> {
+//! let mut socket = ws::accept(tcp).await?;
+//! loop {
+//!     let answered = socket
+//!         .read_with(|message, replies| match message.as_text() {
+//!             Some("ping?") => replies.send("pong!"),
+//!             _ => replies.send(message), // an echo
+//!         })
+//!         .await;
+//!     match answered.and_then(|sent| sent) {
+//!         Ok(()) => {}
+//!         Err(Error::Closed { .. }) => return Ok(()),
+//!         Err(e) => return Err(e),
+//!     }
+//! }
+//! # }
+//! ```
+//!
 //! Reading and writing from two tasks, with [`split`](WebSocket::split):
 //!
 //! ```no_run
@@ -115,6 +143,7 @@
 //! | method | cancel-safe | if dropped before it finishes |
 //! |---|---|---|
 //! | `read`, `read_event`, `Stream::poll_next` | yes | no message is lost: bytes read stay buffered, and the next call returns the message |
+//! | `read_with` | yes | as `read`: the closure runs in the poll that finds the message, so a dropped future has taken none, and the replies it queued are queued |
 //! | `send`, `feed`, `Sink::send` | queued whole or not at all | before there was room under the high-water mark: the message is dropped unsent; after: it is queued and its remaining bytes go out with the next write |
 //! | `send_ping`, `close` | yes | the frame is queued at once and goes out with the next write |
 //! | `flush` | yes | what was not written stays queued |
@@ -153,6 +182,7 @@ mod handshake;
 pub mod hyper;
 mod options;
 mod proxy;
+mod replies;
 mod socket;
 mod split;
 mod stream;
@@ -166,6 +196,7 @@ pub use handshake::{
     connect_with_options,
 };
 pub use options::Options;
+pub use replies::Replies;
 pub use socket::WebSocket;
 pub use split::{ReadHalf, WriteHalf};
 pub use stream::MaybeTlsStream;

@@ -1,14 +1,15 @@
 //! The async WebSocket: one stream, read and written by one task (or by two
 //! after [`split`](WebSocket::split)).
 
-use super::engine::{Engine, Side};
+use super::engine::{Engine, Next, Side};
+use super::replies::Replies;
 use super::split::{ReadHalf, WriteHalf};
 use super::DEFAULT_HIGH_WATER_MARK;
 use crate::close::{CloseCode, CloseFrame};
-use crate::connection::{Connection, Event, State};
+use crate::connection::{Connection, Event, ShortMessage, State, SHORT_FRAME_MAX, SHORT_MAX};
 use crate::error::Error;
 use crate::handshake::{Request, ServerResponse};
-use crate::message::{Message, MessageKind};
+use crate::message::{Message, MessageKind, MessageRef};
 use crate::timer::{Keepalive, Timeouts};
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -164,6 +165,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         poll_message(&mut self.engine, cx, Side::Reader, true)
     }
 
+    /// Read the next message and hand it, lent, to `f`, with a
+    /// [`Replies`] to queue answers on; `f`'s result is returned (a reply
+    /// refused is `f`'s to report: `Result`s nest, as above). The
+    /// uWebSockets way of handling a message: a short one (up to 125
+    /// bytes, most chat lines, game ticks and quotes) is unmasked into a
+    /// buffer of this future's and never allocated, and an echo or an
+    /// answer queued from it is copied once, into the output. A longer
+    /// message arrives as [`read`](Self::read) gives it, and is lent from
+    /// there. Pings and the peer's close are handled as by `read`.
+    ///
+    /// ```no_run
+    /// # async fn echo(mut socket: rfc6455::tokio::WebSocket<tokio::net::TcpStream>)
+    /// #     -> Result<(), rfc6455::Error> {
+    /// loop {
+    ///     // Echo every message; a JSON line could be parsed right here.
+    ///     socket.read_with(|message, replies| replies.send(message)).await??;
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// **Cancel safety**: cancel-safe, as [`read`](Self::read): `f` runs
+    /// inside the poll that finds a message, so a future dropped before
+    /// then has taken nothing, and one that returned has handed it over.
+    pub async fn read_with<T, F>(&mut self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(MessageRef<'_>, &mut Replies<'_>) -> T,
+    {
+        let mut scratch = [0u8; SHORT_MAX];
+        let mut frame = [0u8; SHORT_FRAME_MAX];
+        let mut f = Some(f);
+        poll_fn(|cx| poll_message_with(&mut self.engine, cx, &mut scratch, &mut frame, &mut f))
+            .await
+    }
+
     /// The next event of any kind (pings, pongs, the peer's close and, in
     /// streaming mode, fragments included).
     ///
@@ -186,8 +221,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         let message = message.into();
         poll_fn(|cx| self.engine.poll_ready(cx, Side::Writer, true)).await?;
-        self.engine.start_send(message)?;
-        self.flush().await
+        let mut message = Some(message);
+        poll_fn(|cx| self.engine.poll_send(cx, Side::Writer, true, &mut message)).await
     }
 
     /// Queue a message without writing it: wait while pending output is
@@ -307,6 +342,55 @@ pub(super) fn poll_message<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// A [`Stream`](futures_core::Stream) item from a message poll: the end of
 /// the connection ends the stream; any other error is an item.
+/// The poll behind [`WebSocket::read_with`]: `f` is called once, with
+/// the first message, in the poll that finds it.
+fn poll_message_with<S, T, F>(
+    engine: &mut Engine<S>,
+    cx: &mut Context<'_>,
+    scratch: &mut [u8; SHORT_MAX],
+    frame: &mut [u8; SHORT_FRAME_MAX],
+    f: &mut Option<F>,
+) -> Poll<Result<T, Error>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(MessageRef<'_>, &mut Replies<'_>) -> T,
+{
+    loop {
+        let next = core::task::ready!(engine.poll_next(cx, Side::Reader, true, Some(scratch)))?;
+        let (short, owned) = match next {
+            Next::Short(short) => (short, None),
+            Next::Event(Event::Message(message)) => (ShortMessage::NONE, Some(message)),
+            // Streaming mode: pieces come as bytes, as `read` gives them.
+            Next::Event(Event::Fragment(fragment)) => {
+                (ShortMessage::NONE, Some(Message::Binary(fragment.data)))
+            }
+            Next::Event(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => continue,
+        };
+        let message = match &owned {
+            Some(owned) => MessageRef::from(owned),
+            None if short.text => match core::str::from_utf8(&scratch[..short.len]) {
+                Ok(text) => MessageRef::Text(text),
+                // A second look rather than `unsafe`, as in
+                // `Connection::poll_event_ref`.
+                Err(_) => unreachable!("take_message_into validated the text"),
+            },
+            None => MessageRef::Binary(&scratch[..short.len]),
+        };
+        let f = f.take().expect("read_with polled after it completed");
+        // A short message that a read brought alone: its answer goes out
+        // now, from `frame`, the write the next read would make anyway.
+        let direct = engine.input_drained();
+        let mut replies = Replies::new(&mut engine.conn, frame, direct, owned.as_ref());
+        let result = f(message, &mut replies);
+        let held = replies.take_held();
+        drop(replies);
+        if held > 0 {
+            engine.write_direct(cx, Side::Reader, &frame[..held])?;
+        }
+        return Poll::Ready(Ok(result));
+    }
+}
+
 pub(super) fn stream_item(
     polled: Poll<Result<Message, Error>>,
 ) -> Poll<Option<Result<Message, Error>>> {

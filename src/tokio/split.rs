@@ -112,8 +112,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         let message = message.into();
         poll_fn(|cx| lock(&self.engine).poll_ready(cx, Side::Writer, false)).await?;
-        lock(&self.engine).start_send(message)?;
-        self.flush().await
+        let mut message = Some(message);
+        poll_fn(|cx| lock(&self.engine).poll_send(cx, Side::Writer, false, &mut message)).await
     }
 
     /// Send a ping (at most 125 bytes) and write it out.
