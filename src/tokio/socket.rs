@@ -192,11 +192,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     where
         F: FnOnce(MessageRef<'_>, &mut Replies<'_>) -> T,
     {
-        let mut scratch = [0u8; SHORT_MAX];
-        let mut frame = [0u8; SHORT_FRAME_MAX];
         let mut f = Some(f);
-        poll_fn(|cx| poll_message_with(&mut self.engine, cx, &mut scratch, &mut frame, &mut f))
-            .await
+        poll_fn(|cx| poll_message_with(&mut self.engine, cx, &mut f)).await
     }
 
     /// The next event of any kind (pings, pongs, the peer's close and, in
@@ -347,14 +344,19 @@ pub(super) fn poll_message<S: AsyncRead + AsyncWrite + Unpin>(
 fn poll_message_with<S, T, F>(
     engine: &mut Engine<S>,
     cx: &mut Context<'_>,
-    scratch: &mut [u8; SHORT_MAX],
-    frame: &mut [u8; SHORT_FRAME_MAX],
     f: &mut Option<F>,
 ) -> Poll<Result<T, Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(MessageRef<'_>, &mut Replies<'_>) -> T,
 {
+    // Where a short message is lent from and a short answer encoded: on
+    // this poll's stack, which every task's poll reuses (warm in the
+    // cache), not in the future, which is the connection's own memory.
+    // The message and its answers are done with before the poll returns.
+    let mut scratch = [0u8; SHORT_MAX];
+    let mut frame = [0u8; SHORT_FRAME_MAX];
+    let (scratch, frame) = (&mut scratch, &mut frame);
     loop {
         let next = core::task::ready!(engine.poll_next(cx, Side::Reader, true, Some(scratch)))?;
         let (short, owned) = match next {
