@@ -251,3 +251,76 @@ fn buffers_given_back_between_messages_are_reused() {
     }
     assert_eq!(worst, 0, "allocations per echo between two waits");
 }
+
+/// The tokio adapter's lending read: a server echoing 32-byte messages
+/// with `read_with` over an in-memory stream allocates nothing per
+/// message once warm (the message is lent from the poll's stack, the echo
+/// written from it), counting the whole exchange: the peer's writes and
+/// reads, the runtime, the stream. The owned `read` (+ `feed`) allocates
+/// the message itself: one per message, and nothing else.
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_read_with_echo_does_not_allocate_once_warm() {
+    use rfc6455::tokio::{Timeouts, WebSocket};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    COUNTED.with(|counted| counted.set(true));
+    for lending in [true, false] {
+        let per_message = runtime.block_on(async {
+            let (ours, mut theirs) = tokio::io::duplex(64 * 1024);
+            let conn = Connection::new(Role::Server, Config::default());
+            let mut socket = WebSocket::from_parts(ours, conn, None);
+            socket.set_timeouts(Timeouts::none());
+            let mut peer = Connection::with_rng(
+                Role::Client,
+                Config::default(),
+                Box::new(FastRng::from_seed(3)),
+            );
+            let mut buf = vec![0u8; 4096];
+            let mut counted = 0;
+            const WARM: usize = 100;
+            const ROUNDS: usize = 2000;
+            for round in 0..WARM + ROUNDS {
+                let start = allocations();
+                peer.send_binary(&[round as u8; 32]).unwrap();
+                while peer.output_len() > 0 {
+                    let n = theirs.write(peer.output_chunk()).await.unwrap();
+                    peer.advance_output(n);
+                }
+                if lending {
+                    socket
+                        .read_with(|message, replies| replies.send(message))
+                        .await
+                        .unwrap()
+                        .unwrap();
+                } else {
+                    let message = socket.read().await.unwrap();
+                    socket.feed(message).await.unwrap();
+                    socket.flush().await.unwrap();
+                }
+                let echo = loop {
+                    if let Some(EventRef::Binary(echo)) = peer.poll_event_ref().unwrap() {
+                        break echo.len();
+                    }
+                    let n = theirs.read(&mut buf).await.unwrap();
+                    peer.receive(&buf[..n]);
+                };
+                assert_eq!(echo, 32);
+                if round >= WARM {
+                    counted += allocations() - start;
+                }
+            }
+            counted as f64 / ROUNDS as f64
+        });
+        println!(
+            "tokio, 32 B echo with {}: allocations per message {per_message:.3}",
+            if lending { "read_with" } else { "read + feed" }
+        );
+        let expected = if lending { 0.0 } else { 1.0 };
+        assert_eq!(per_message, expected, "lending {lending}");
+    }
+}
