@@ -60,17 +60,6 @@ pub(crate) struct ShortMessage {
     pub(crate) used: usize,
 }
 
-#[cfg(any(feature = "tokio", test))]
-impl ShortMessage {
-    /// No short message: an empty binary one that took nothing.
-    #[cfg(feature = "tokio")]
-    pub(crate) const NONE: ShortMessage = ShortMessage {
-        len: 0,
-        text: false,
-        used: 0,
-    };
-}
-
 /// The frame whose payload is arriving.
 struct InFrame {
     header: FrameHeader,

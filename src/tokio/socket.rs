@@ -167,13 +167,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Read the next message and hand it, lent, to `f`, with a
     /// [`Replies`] to queue answers on; `f`'s result is returned (a reply
-    /// refused is `f`'s to report: `Result`s nest, as above). The
+    /// refused is `f`'s to report: `Result`s nest, as below). The
     /// uWebSockets way of handling a message: a short one (up to 125
     /// bytes, most chat lines, game ticks and quotes) is unmasked into a
-    /// buffer of this future's and never allocated, and an echo or an
-    /// answer queued from it is copied once, into the output. A longer
-    /// message arrives as [`read`](Self::read) gives it, and is lent from
-    /// there. Pings and the peer's close are handled as by `read`.
+    /// buffer on the stack and never allocated, and a short answer to a
+    /// message that came alone is encoded on the stack and written before
+    /// this returns; answers to the messages one read brought together
+    /// are queued and leave in one write, as [`feed`](Self::feed)'s do. A
+    /// longer message arrives as [`read`](Self::read) gives it, and is
+    /// lent from there. Pings and the peer's close are handled as by
+    /// `read`. An I/O error writing an answer fails the connection and is
+    /// returned in place of `f`'s result.
     ///
     /// ```no_run
     /// # async fn echo(mut socket: rfc6455::tokio::WebSocket<tokio::net::TcpStream>)
@@ -339,6 +343,13 @@ pub(super) fn poll_message<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// A [`Stream`](futures_core::Stream) item from a message poll: the end of
 /// the connection ends the stream; any other error is an item.
+/// What `read_with` lends from: a short message in the poll's scratch
+/// buffer, or a message the connection handed over.
+enum Lent {
+    Short(ShortMessage),
+    Owned(Message),
+}
+
 /// The poll behind [`WebSocket::read_with`]: `f` is called once, with
 /// the first message, in the poll that finds it.
 fn poll_message_with<S, T, F>(
@@ -359,30 +370,28 @@ where
     let (scratch, frame) = (&mut scratch, &mut frame);
     loop {
         let next = core::task::ready!(engine.poll_next(cx, Side::Reader, true, Some(scratch)))?;
-        let (short, owned) = match next {
-            Next::Short(short) => (short, None),
-            Next::Event(Event::Message(message)) => (ShortMessage::NONE, Some(message)),
+        let lent = match next {
+            Next::Short(short) => Lent::Short(short),
+            Next::Event(Event::Message(message)) => Lent::Owned(message),
             // Streaming mode: pieces come as bytes, as `read` gives them.
-            Next::Event(Event::Fragment(fragment)) => {
-                (ShortMessage::NONE, Some(Message::Binary(fragment.data)))
-            }
+            Next::Event(Event::Fragment(fragment)) => Lent::Owned(Message::Binary(fragment.data)),
             Next::Event(Event::Ping(_) | Event::Pong(_) | Event::Close(_)) => continue,
         };
-        let message = match &owned {
-            Some(owned) => MessageRef::from(owned),
-            None if short.text => match core::str::from_utf8(&scratch[..short.len]) {
-                Ok(text) => MessageRef::Text(text),
+        let (message, owned) = match &lent {
+            Lent::Owned(owned) => (MessageRef::from(owned), Some(owned)),
+            Lent::Short(short) if short.text => match core::str::from_utf8(&scratch[..short.len]) {
+                Ok(text) => (MessageRef::Text(text), None),
                 // A second look rather than `unsafe`, as in
                 // `Connection::poll_event_ref`.
                 Err(_) => unreachable!("take_message_into validated the text"),
             },
-            None => MessageRef::Binary(&scratch[..short.len]),
+            Lent::Short(short) => (MessageRef::Binary(&scratch[..short.len]), None),
         };
         let f = f.take().expect("read_with polled after it completed");
         // A short message that a read brought alone: its answer goes out
         // now, from `frame`, the write the next read would make anyway.
         let direct = engine.input_drained();
-        let mut replies = Replies::new(&mut engine.conn, frame, direct, owned.as_ref());
+        let mut replies = Replies::new(&mut engine.conn, frame, direct, owned);
         let result = f(message, &mut replies);
         let held = replies.take_held();
         drop(replies);
