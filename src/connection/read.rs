@@ -501,6 +501,24 @@ impl Connection {
         message
     }
 
+    /// [`receive_and_take`](Self::receive_and_take) with the short
+    /// message copied into `out` ([`take_message_into`](Self::take_message_into))
+    /// rather than into an allocation.
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn receive_and_take_into(
+        &mut self,
+        data: &[u8],
+        out: &mut [u8; SHORT_MAX],
+    ) -> Option<ShortMessage> {
+        let short = self.take_message_into(data, out);
+        let used = short.map_or(0, |short| short.used);
+        if used < data.len() {
+            self.receive(&data[used..]);
+        }
+        short
+    }
+
     /// Split a complete single-frame message (header and payload, both in
     /// the buffer) off the input and hand its payload out without a copy.
     #[inline]

@@ -310,18 +310,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                     Poll::Ready(Ok(n)) if n >= ADOPT_MIN => conn.receive_bytes(arena.split()),
                     Poll::Ready(Ok(n)) if n > 0 => {
                         direct = match scratch {
-                            Some(out) => match conn.take_message_into(&arena, out) {
-                                Some(short) => {
-                                    if short.used < n {
-                                        conn.receive(&arena[short.used..]);
-                                    }
-                                    Some(Taken::Short(short))
-                                }
-                                None => {
-                                    conn.receive(&arena);
-                                    None
-                                }
-                            },
+                            Some(out) => conn.receive_and_take_into(&arena, out).map(Taken::Short),
                             None => conn.receive_and_take(&arena).map(Taken::Message),
                         };
                         arena.clear();
