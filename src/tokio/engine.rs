@@ -573,6 +573,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         Ok(())
     }
 
+    /// Write what is queued, as far as the stream takes it now; the rest
+    /// goes with the next wait, as always.
+    pub(super) fn write_pending(&mut self, cx: &mut Context<'_>, side: Side) -> Result<(), Error> {
+        if self.finished || !self.conn.has_pending_output() {
+            return Ok(());
+        }
+        match self.poll_write_out(cx, side) {
+            Poll::Ready(Err(e)) => Err(self.fail_io(e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Flush the stream (a TLS stream's records), remembering a flush that
     /// could not finish so that the next wait finishes it.
     fn poll_flush_stream(&mut self, cx: &mut Context<'_>, side: Side) -> Result<(), Error> {

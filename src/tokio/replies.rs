@@ -7,11 +7,12 @@ use crate::message::{Message, MessageRef, Utf8Bytes};
 
 /// Where the closure of [`read_with`](super::WebSocket::read_with) queues
 /// its answers while the message it was lent is still in hand: a reply
-/// built from the lent bytes is copied once, into the output, with no
-/// allocation of its own. What is queued here goes out as
-/// [`feed`](super::WebSocket::feed)'s messages do: with the next read (one
-/// write for all the answers to one read's messages) or
-/// [`flush`](super::WebSocket::flush).
+/// built from the lent bytes is copied once, with no allocation of its
+/// own. Answers to a message that a read brought alone are written before
+/// `read_with` returns (a single short one straight from the stack);
+/// answers to messages that arrived together are queued and go out as
+/// [`feed`](super::WebSocket::feed)'s messages do, with the next read (one
+/// write for all of them) or [`flush`](super::WebSocket::flush).
 ///
 /// Queuing does not wait for room under the high-water mark (a closure
 /// cannot wait); instead the socket reads no further input while its

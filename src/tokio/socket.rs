@@ -397,6 +397,10 @@ where
         drop(replies);
         if held > 0 {
             engine.write_direct(cx, Side::Reader, &frame[..held])?;
+        } else if direct {
+            // Several answers, or a long one: queued, and written now for
+            // the same reason (nothing else will come to batch them with).
+            engine.write_pending(cx, Side::Reader)?;
         }
         return Poll::Ready(Ok(result));
     }
