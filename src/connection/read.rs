@@ -368,6 +368,19 @@ impl Connection {
         })
     }
 
+    /// The short frame at the front of the caller's `input` that
+    /// [`take_message_from`](Self::take_message_from) and `take_message_into`
+    /// may take: none while the connection holds input of its own, a frame
+    /// in progress or a message in progress (taking it would reorder the
+    /// input), or after the input ended.
+    fn takeable_short_frame(&mut self, input: &[u8]) -> Option<ShortFrame> {
+        self.read.release();
+        if self.input_done || self.read.data_len() > 0 || !self.read.frame_is_none() {
+            return None;
+        }
+        self.short_frame_in(input)
+    }
+
     /// The borrowed counterpart of
     /// [`short_message_frame`](Self::short_message_frame): unmask and
     /// validate the payload where it lies and lend it out until the next
@@ -429,11 +442,7 @@ impl Connection {
     /// ```
     #[must_use = "the message is taken out of `input`; the rest goes to `receive`"]
     pub fn take_message_from(&mut self, input: &[u8]) -> Option<(Message, usize)> {
-        self.read.release();
-        if self.input_done || self.read.data_len() > 0 || !self.read.frame_is_none() {
-            return None;
-        }
-        let short = self.short_frame_in(input)?;
+        let short = self.takeable_short_frame(input)?;
         let end = short.header_len + short.len;
         let mut payload = alloc::vec::Vec::with_capacity(short.len);
         payload.extend_from_slice(&input[short.header_len..end]);
@@ -462,11 +471,7 @@ impl Connection {
         input: &[u8],
         out: &mut [u8; SHORT_MAX],
     ) -> Option<ShortMessage> {
-        self.read.release();
-        if self.input_done || self.read.data_len() > 0 || !self.read.frame_is_none() {
-            return None;
-        }
-        let short = self.short_frame_in(input)?;
+        let short = self.takeable_short_frame(input)?;
         let end = short.header_len + short.len;
         let payload = &mut out[..short.len];
         payload.copy_from_slice(&input[short.header_len..end]);

@@ -341,8 +341,6 @@ pub(super) fn poll_message<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// A [`Stream`](futures_core::Stream) item from a message poll: the end of
-/// the connection ends the stream; any other error is an item.
 /// What `read_with` lends from: a short message in the poll's scratch
 /// buffer, or a message the connection handed over.
 enum Lent {
@@ -406,6 +404,8 @@ where
     }
 }
 
+/// A [`Stream`](futures_core::Stream) item from a message poll: the end of
+/// the connection ends the stream; any other error is an item.
 pub(super) fn stream_item(
     polled: Poll<Result<Message, Error>>,
 ) -> Poll<Option<Result<Message, Error>>> {
