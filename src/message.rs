@@ -306,9 +306,9 @@ impl From<Bytes> for Message {
 }
 
 /// A whole message lent rather than owned: what
-/// [`tokio::WebSocket::read_with`](crate::tokio::WebSocket::read_with)
-/// hands its closure. The bytes stay where they were read; copy what must
-/// outlive the loan ([`to_message`](Self::to_message)).
+/// `tokio::WebSocket::read_with` (feature `tokio`) hands its closure. The
+/// bytes stay where they were read; copy what must outlive the loan
+/// ([`to_message`](Self::to_message)).
 ///
 /// ```
 /// use rfc6455::{Message, MessageRef};
