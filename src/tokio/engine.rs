@@ -248,9 +248,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
                 return Poll::Ready(Err(self.closed_error()));
             }
             if self.conn.has_pending_output() || self.unflushed {
-                if let Poll::Ready(Err(e)) = self.poll_write_out(cx, side) {
-                    return Poll::Ready(Err(self.fail_io(e)));
-                }
+                self.write_out_now(cx, side)?;
             }
             let filled = if self.conn.output_len() >= self.high_water_mark {
                 // Backpressure: the peer does not read what we owe it, so
@@ -568,7 +566,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         };
         self.conn.commit_encoded(frame, written);
         if written == frame.len() {
-            self.poll_flush_stream(cx, side)?;
+            // Nothing is queued now: this only flushes the stream (and
+            // notes a flush left unfinished), as after any write.
+            self.write_out_now(cx, side)?;
         }
         Ok(())
     }
@@ -579,26 +579,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Engine<S> {
         if self.finished || !self.conn.has_pending_output() {
             return Ok(());
         }
+        self.write_out_now(cx, side)
+    }
+
+    /// [`poll_write_out`](Self::poll_write_out) without waiting: what the
+    /// stream does not take now stays queued; an I/O error ends the
+    /// connection.
+    fn write_out_now(&mut self, cx: &mut Context<'_>, side: Side) -> Result<(), Error> {
         match self.poll_write_out(cx, side) {
             Poll::Ready(Err(e)) => Err(self.fail_io(e)),
             _ => Ok(()),
-        }
-    }
-
-    /// Flush the stream (a TLS stream's records), remembering a flush that
-    /// could not finish so that the next wait finishes it.
-    fn poll_flush_stream(&mut self, cx: &mut Context<'_>, side: Side) -> Result<(), Error> {
-        match Pin::new(&mut self.io).poll_flush(cx) {
-            Poll::Ready(Ok(())) => {
-                self.unflushed = false;
-                Ok(())
-            }
-            Poll::Ready(Err(e)) => Err(self.fail_io(e)),
-            Poll::Pending => {
-                self.unflushed = true;
-                remember(&mut self.write_wakers[side as usize], cx);
-                Ok(())
-            }
         }
     }
 
