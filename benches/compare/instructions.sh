@@ -37,12 +37,8 @@ if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/nul
     exit 2
 fi
 
-echo "building (release, one codegen unit)..." >&2
-(cd "$root" && cargo build --profile compare --quiet --features mio,tokio --example mio-echo-server --example tokio-echo-server)
-(cd "$here" && cargo build --release --quiet --bins)
-bin="${CARGO_TARGET_DIR:-$here/target}/release"
-# Built as the peers are (one codegen unit): see [profile.compare].
-examples="$root/target/compare/examples"
+# shellcheck source=event-loop-servers.sh
+source "$here/event-loop-servers.sh"
 
 declare -A server_cmd=(
     [rfc6455-mio]="$examples/mio-echo-server $addr --threads 1"

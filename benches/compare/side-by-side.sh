@@ -39,12 +39,8 @@ if ! command -v taskset >/dev/null || [ "$(nproc)" -lt 2 ]; then
     exit 2
 fi
 
-echo "building (release, one codegen unit)..." >&2
-(cd "$root" && cargo build --profile compare --quiet --features mio,tokio \
-    --example mio-echo-server --example tokio-echo-server)
-(cd "$here" && cargo build --release --quiet --bins)
-bin="${CARGO_TARGET_DIR:-$here/target}/release"
-examples="$root/target/compare/examples"
+# shellcheck source=event-loop-servers.sh
+source "$here/event-loop-servers.sh"
 
 # Server commands, the address appended at run time.
 declare -A server_cmd=(
