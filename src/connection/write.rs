@@ -259,11 +259,7 @@ impl Connection {
         }
         let len = payload.as_slice().len();
         #[cfg(feature = "deflate")]
-        if self
-            .deflate
-            .as_ref()
-            .is_some_and(|d| d.should_compress(len))
-        {
+        if self.compresses(len) {
             // Checked before compressing: under context takeover the
             // compressor's window moves with every message it sees, so
             // a message compressed and then refused would leave our
@@ -306,14 +302,10 @@ impl Connection {
     ) -> Result<Option<usize>, Error> {
         self.check_can_send_message()?;
         let len = payload.len();
-        if len > SHORT_MAX || len > self.max_send_frame() || !self.write.out.is_empty() {
-            return Ok(None);
-        }
-        #[cfg(feature = "deflate")]
-        if self
-            .deflate
-            .as_ref()
-            .is_some_and(|d| d.should_compress(len))
+        if len > SHORT_MAX
+            || len > self.max_send_frame()
+            || !self.write.out.is_empty()
+            || self.compresses(len)
         {
             return Ok(None);
         }
@@ -341,6 +333,23 @@ impl Connection {
         self.write.written_total += written as u64;
         if written < frame.len() {
             crate::copy::extend(self.write.out.owned_mut(), &frame[written..]);
+        }
+    }
+
+    /// Whether a message of `len` bytes goes out compressed:
+    /// permessage-deflate negotiated, and the message over its threshold.
+    #[cfg(any(feature = "deflate", feature = "tokio", test))]
+    fn compresses(&self, len: usize) -> bool {
+        #[cfg(feature = "deflate")]
+        {
+            self.deflate
+                .as_ref()
+                .is_some_and(|d| d.should_compress(len))
+        }
+        #[cfg(not(feature = "deflate"))]
+        {
+            let _ = len;
+            false
         }
     }
 
