@@ -152,9 +152,9 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
     mut close: Option<(CloseCode, String)>,
 ) -> Result<(), Error> {
     loop {
-        // The echo is queued from the lent message (copied once, into the
-        // output); the next read writes every echo queued since the last
-        // one before it waits (one write per batch of input).
+        // The message is lent, not allocated; the echo of one that came
+        // alone is written before read_with returns, and the echoes of
+        // messages one read brought together leave in one write.
         let echoed = socket
             .read_with(|message, replies| replies.send(message))
             .await;
